@@ -1,0 +1,1 @@
+"""The shared event-sourced runtime every Wanqing service stands on; it never imports a service."""

@@ -1,0 +1,227 @@
+"""Command and query handling (§6): request/reply, typed replies, stable error codes, idempotent by command_id."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import structlog
+from pydantic import BaseModel, ValidationError
+
+from backbone import metrics
+from backbone.clock import Clock
+from backbone.crypto import Keyring
+from backbone.db import quote_ident
+from backbone.store import ConcurrencyConflict, EventStore, Metadata, NewEvent, Recorded
+from contracts.base import Accepted, Actor, Answer, Command, Event, Query, Refused
+from contracts.errors import DomainError, ErrorCode
+
+log = structlog.get_logger()
+
+MAX_CONFLICT_RETRIES = 5
+
+
+@dataclass
+class CommandContext:
+    """What a command handler gets: the transaction, the store, the time and who is acting."""
+
+    conn: asyncpg.Connection
+    store: EventStore
+    keyring: Keyring | None
+    now: datetime
+    meta: Metadata
+    recorded: list[Recorded] = field(default_factory=list)
+
+    async def record(self, stream_id: str, expected_version: int, events: Sequence[Event], unit: str) -> Accepted:
+        """Seal sensitive fields, append to the stream with the expected version, and build the reply."""
+        pending = [await to_new_event(self.conn, self.keyring, ev, unit, self.now) for ev in events]
+        recorded = await self.store.append(self.conn, stream_id, expected_version, pending, self.meta)
+        self.recorded.extend(recorded)
+        return Accepted(
+            stream_id=stream_id,
+            version=expected_version + len(recorded),
+            event_ids=tuple(r.event_id for r in recorded),
+        )
+
+
+async def to_new_event(
+    conn: asyncpg.Connection, keyring: Keyring | None, event: Event, unit: str, occurred_at: datetime
+) -> NewEvent:
+    data = event.model_dump(mode="json", exclude={"type", "schema_version"})
+    if event.SENSITIVE:
+        if keyring is None or event.PERSON_FIELD is None:
+            msg = f"{event.type} has sensitive fields but no keyring/person to seal them"
+            raise RuntimeError(msg)
+        person = str(data[event.PERSON_FIELD])
+        for name in event.SENSITIVE:
+            if data.get(name) is not None:
+                data[name] = await keyring.seal(conn, person, name, json.dumps(data[name], ensure_ascii=False))
+    return NewEvent(type=event.type, data=data, unit=unit, occurred_at=occurred_at,
+                    schema_version=event.schema_version)
+
+
+CommandHandler = Callable[[CommandContext, Any], Awaitable[Accepted]]
+QueryHandler = Callable[[asyncpg.Connection, Any, datetime], Awaitable[Any]]
+
+
+def refused(code: ErrorCode, message: str, **details: Any) -> Refused:
+    return Refused(code=code, message=message, details=details)
+
+
+def _validation_details(exc: ValidationError) -> list[dict[str, Any]]:
+    return [
+        {"field": ".".join(str(p) for p in e["loc"]), "problem": e["msg"], "kind": e["type"]}
+        for e in exc.errors(include_url=False, include_input=False)
+    ]
+
+
+def _describe(errors: list[dict[str, Any]]) -> str:
+    return "; ".join(f"{e['field'] or '(body)'}: {e['problem']}" for e in errors)
+
+
+def parse_body(model: type[BaseModel], body: bytes) -> BaseModel | Refused:
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return refused(ErrorCode.VALIDATION, f"malformed JSON: {exc}")
+    if not isinstance(payload, dict):
+        return refused(ErrorCode.VALIDATION, "the body must be a JSON object")
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        errors = _validation_details(exc)
+        return refused(ErrorCode.VALIDATION, f"invalid {model.__name__}: {_describe(errors)}", errors=errors)
+
+
+class CommandRouter:
+    """Routes `wanqing.cmd.<service>.<Name>` requests to handlers and records each reply by command id."""
+
+    def __init__(  # noqa: PLR0913
+        self,
+        *,
+        service: str,
+        pool: asyncpg.Pool,
+        store: EventStore,
+        clock: Clock,
+        keyring: Keyring | None = None,
+        on_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self.service = service
+        self._pool = pool
+        self._store = store
+        self._clock = clock
+        self._keyring = keyring
+        self._on_commit = on_commit
+        self._commands: dict[str, tuple[type[Command], CommandHandler]] = {}
+        self._queries: dict[str, tuple[type[Query], QueryHandler]] = {}
+        self._t = f"{quote_ident(store.schema)}.commands"
+
+    def command(self, model: type[Command], handler: CommandHandler) -> None:
+        self._commands[model.__name__] = (model, handler)
+
+    def query(self, model: type[Query], handler: QueryHandler) -> None:
+        self._queries[model.__name__] = (model, handler)
+
+    @property
+    def command_names(self) -> list[str]:
+        return sorted(self._commands)
+
+    @property
+    def query_names(self) -> list[str]:
+        return sorted(self._queries)
+
+    async def handle_command(self, name: str, body: bytes) -> Accepted | Refused:
+        started = time.perf_counter()
+        reply = await self._handle_command(name, body)
+        outcome = "accepted" if isinstance(reply, Accepted) else reply.code.value
+        metrics.COMMANDS.labels(self.service, name, outcome).inc()
+        metrics.COMMAND_SECONDS.labels(self.service, name).observe(time.perf_counter() - started)
+        return reply
+
+    async def _handle_command(self, name: str, body: bytes) -> Accepted | Refused:
+        entry = self._commands.get(name)
+        if entry is None:
+            return refused(ErrorCode.VALIDATION, f"unknown command {name!r} for {self.service}",
+                           known=self.command_names)
+        model, handler = entry
+        parsed = parse_body(model, body)
+        if isinstance(parsed, Refused):
+            return parsed
+        assert isinstance(parsed, Command)
+        previous = await self._stored_reply(parsed.command_id)
+        if previous is not None:
+            return previous
+        for attempt in range(1, MAX_CONFLICT_RETRIES + 1):
+            try:
+                return await self._run_once(name, parsed, handler)
+            except ConcurrencyConflict as exc:
+                log.info("command_conflict_retry", command=name, attempt=attempt, reason=exc.reason)
+            except DomainError as exc:
+                reply = refused(exc.code, exc.message, **exc.details)
+                await self._remember(parsed.command_id, name, reply)
+                return reply
+            except asyncpg.UniqueViolationError as exc:
+                if exc.table_name == "commands":  # the same command id was handled concurrently
+                    stored = await self._stored_reply(parsed.command_id)
+                    if stored is not None:
+                        return stored
+                raise
+        return refused(ErrorCode.CONFLICT, "the record kept changing while this command ran; send it again")
+
+    async def _run_once(self, name: str, command: Command, handler: CommandHandler) -> Accepted:
+        now = await self._clock.now()
+        meta = Metadata(
+            actor=command.actor,
+            correlation_id=command.correlation_id or command.command_id,
+            causation_id=command.command_id,
+        )
+        async with self._pool.acquire() as conn, conn.transaction():
+            ctx = CommandContext(conn=conn, store=self._store, keyring=self._keyring, now=now, meta=meta)
+            reply = await handler(ctx, command)
+            await conn.execute(
+                f"INSERT INTO {self._t} (command_id, name, reply) VALUES ($1, $2, $3)",
+                command.command_id, name, reply.model_dump(mode="json"),
+            )
+        if self._on_commit:
+            self._on_commit()
+        log.info("command_accepted", command=name, command_id=str(command.command_id),
+                 correlation_id=str(meta.correlation_id), event_ids=[str(e) for e in reply.event_ids])
+        return reply
+
+    async def _stored_reply(self, command_id: uuid.UUID) -> Accepted | Refused | None:
+        raw = await self._pool.fetchval(f"SELECT reply FROM {self._t} WHERE command_id = $1", command_id)
+        if raw is None:
+            return None
+        return Refused.model_validate(raw) if raw.get("ok") is False else Accepted.model_validate(raw)
+
+    async def _remember(self, command_id: uuid.UUID, name: str, reply: Refused) -> None:
+        await self._pool.execute(
+            f"INSERT INTO {self._t} (command_id, name, reply) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            command_id, name, reply.model_dump(mode="json"),
+        )
+
+    async def handle_query(self, name: str, body: bytes) -> Answer | Refused:
+        entry = self._queries.get(name)
+        if entry is None:
+            return refused(ErrorCode.VALIDATION, f"unknown query {name!r} for {self.service}", known=self.query_names)
+        model, handler = entry
+        parsed = parse_body(model, body)
+        if isinstance(parsed, Refused):
+            return parsed
+        now = await self._clock.now()
+        try:
+            async with self._pool.acquire() as conn:
+                data = await handler(conn, parsed, now)
+        except DomainError as exc:
+            return refused(exc.code, exc.message, **exc.details)
+        return Answer(data=data)
+
+
+def actor_of(command: Command | Query) -> Actor:
+    return command.actor

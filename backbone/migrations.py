@@ -1,0 +1,73 @@
+"""Migrations: one schema per service, ordered SQL files, each applied once and recorded with its checksum."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import structlog
+
+from backbone.db import quote_ident
+
+log = structlog.get_logger()
+
+CORE_SQL = Path(__file__).parent / "sql"
+PLATFORM_SQL = Path(__file__).parent / "sql_platform"
+PLATFORM_SCHEMA = "platform"
+
+
+@dataclass(frozen=True)
+class Migration:
+    name: str
+    sql: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()
+
+
+class MigrationChanged(RuntimeError):
+    """An applied migration file was edited: history would no longer match the database."""
+
+
+def collect(prefix: str, folder: Path) -> list[Migration]:
+    return [Migration(f"{prefix}/{p.name}", p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.sql"))]
+
+
+async def apply(conn: asyncpg.Connection, schema: str, migrations: list[Migration]) -> list[str]:
+    """Apply the migrations not yet recorded in `schema`; returns the names applied now."""
+    q = quote_ident(schema)
+    applied_now: list[str] = []
+    async with conn.transaction():
+        # One migrator per schema at a time, across processes.
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"migrate:{schema}")
+        await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {q}")
+        await conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {q}.schema_migrations ("
+            "name text PRIMARY KEY, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        done = {r["name"]: r["checksum"] for r in await conn.fetch(f"SELECT name, checksum FROM {q}.schema_migrations")}
+        for m in migrations:
+            if m.name in done:
+                if done[m.name] != m.checksum:
+                    msg = f"migration {m.name} in schema {schema} was changed after it was applied"
+                    raise MigrationChanged(msg)
+                continue
+            await conn.execute(f"SET LOCAL search_path TO {q}, public")
+            await conn.execute(m.sql)
+            await conn.execute(f"INSERT INTO {q}.schema_migrations (name, checksum) VALUES ($1, $2)", m.name, m.checksum)
+            applied_now.append(m.name)
+    if applied_now:
+        log.info("migrations_applied", schema=schema, applied=applied_now)
+    return applied_now
+
+
+async def migrate_service(conn: asyncpg.Connection, schema: str, service_sql: Path | None) -> list[str]:
+    """The runtime's core tables first, then the service's own files; plus the shared platform schema."""
+    await apply(conn, PLATFORM_SCHEMA, collect("platform", PLATFORM_SQL))
+    migrations = collect("core", CORE_SQL)
+    if service_sql is not None:
+        migrations += collect("service", service_sql)
+    return await apply(conn, schema, migrations)

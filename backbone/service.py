@@ -1,0 +1,160 @@
+"""The process runtime of one service: pool, migrations, broker, command/query routes, relay, consumers, ticker.
+
+Each service's `app.py` is its composition root: it builds a `ServiceSpec` from a `Runtime` and calls `run`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import structlog
+from faststream.nats import NatsBroker, NatsMessage
+
+from backbone import health, logs
+from backbone.clock import Clock, PlatformClock
+from backbone.commands import CommandRouter
+from backbone.consumer import Consumer, ConsumerSpec
+from backbone.crypto import Keyring, parse_master_key
+from backbone.db import create_pool
+from backbone.migrations import migrate_service
+from backbone.relay import Relay
+from backbone.settings import Settings
+from backbone.store import EventStore
+from backbone.timers import Ticker, TimerHandler
+from contracts import subjects
+
+log = structlog.get_logger()
+
+
+@dataclass
+class Runtime:
+    """What a composition root wires its handlers with."""
+
+    name: str
+    settings: Settings
+    pool: asyncpg.Pool
+    store: EventStore
+    clock: Clock
+    keyring: Keyring | None
+    router: CommandRouter
+    wake_relay: Callable[[], None]
+
+
+@dataclass
+class ServiceSpec:
+    consumers: list[ConsumerSpec] = field(default_factory=list)
+    timers: dict[str, TimerHandler] = field(default_factory=dict)
+
+
+def resolve_urls(settings: Settings) -> tuple[str, str]:
+    if not settings.nats_url or not settings.database_url:
+        msg = "WANQING_NATS_URL and WANQING_DATABASE_URL must be set for a service process (`wanqing up` sets them)"
+        raise SystemExit(msg)
+    return settings.nats_url, settings.database_url
+
+
+async def run(  # noqa: PLR0915 - the wiring of a process is one readable sequence
+    name: str,
+    migrations: Path | None,
+    build: Callable[[Runtime], ServiceSpec],
+    *,
+    settings: Settings | None = None,
+    clock: Clock | None = None,
+    stop: asyncio.Event | None = None,
+    uses_personal_data: bool = False,
+) -> None:
+    settings = settings or Settings()
+    logs.configure(settings.log_format, settings.log_level, service=name)
+    nats_url, dsn = resolve_urls(settings)
+    stop = stop or asyncio.Event()
+    pool = await create_pool(dsn, max_size=settings.pool_max)
+    async with pool.acquire() as conn:
+        await migrate_service(conn, name, migrations)
+    store = EventStore(name)
+    keyring = None
+    if uses_personal_data:
+        if settings.master_key is None:
+            raise SystemExit("WANQING_MASTER_KEY is required by a service that holds personal data")
+        keyring = Keyring(name, parse_master_key(settings.master_key.get_secret_value()))
+    clock = clock or PlatformClock(pool)
+    broker = NatsBroker(nats_url, max_reconnect_attempts=-1, connect_timeout=5)
+    relay_box: list[Relay] = []
+
+    def wake() -> None:
+        for r in relay_box:
+            r.wake()
+
+    router = CommandRouter(service=name, pool=pool, store=store, clock=clock, keyring=keyring, on_commit=wake)
+    rt = Runtime(name, settings, pool, store, clock, keyring, router, wake)
+    spec = build(rt)
+
+    @broker.subscriber(subjects.commands_of(name), queue=f"{name}-commands")
+    async def on_command(msg: NatsMessage) -> bytes:
+        reply = await router.handle_command(msg.raw_message.subject.rsplit(".", 1)[-1], msg.body)
+        return reply.model_dump_json().encode()
+
+    @broker.subscriber(subjects.queries_of(name), queue=f"{name}-queries")
+    async def on_query(msg: NatsMessage) -> bytes:
+        reply = await router.handle_query(msg.raw_message.subject.rsplit(".", 1)[-1], msg.body)
+        return reply.model_dump_json().encode()
+
+    await broker.start()
+    nc = broker.config.connection_state.connection
+    js = nc.jetstream(publish_async_max_pending=settings.relay_window)
+    relay = Relay(dsn=dsn, store=store, service=name, js=js, batch=settings.relay_batch,
+                  idle_poll_s=settings.relay_idle_poll_s)
+    relay_box.append(relay)
+    consumers = [Consumer(pool=pool, schema=name, js=js, spec=c) for c in spec.consumers]
+    ticker = Ticker(pool=pool, schema=name, service=name, clock=clock, handlers=spec.timers,
+                    interval_s=settings.ticker_interval_s, on_commit=wake)
+
+    async def probe() -> dict[str, Any]:
+        report: dict[str, Any] = {"service": name, "nats_connected": nc.is_connected,
+                                  "relay_leader": relay.is_leader, "relay_published": relay.published}
+        try:
+            await pool.fetchval("SELECT 1")
+            report["database"] = True
+        except (OSError, asyncpg.PostgresError):
+            report["database"] = False
+        lags = {}
+        for c in consumers:
+            try:
+                lags[c.spec.name] = await c.lag()
+            except Exception:  # noqa: BLE001 - health must answer even when NATS is away
+                lags[c.spec.name] = None
+        report["consumer_lag"] = lags
+        report["now"] = (await clock.now()).isoformat()
+        report["ok"] = bool(report["database"] and report["nats_connected"])
+        return report
+
+    server = await health.serve(settings.http_host, settings.http_port, probe)
+    port = server.sockets[0].getsockname()[1]
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):  # not the main thread (tests run services in-process)
+            pass
+    tasks = [asyncio.create_task(relay.run(stop), name=f"{name}-relay"),
+             asyncio.create_task(ticker.run(stop), name=f"{name}-ticker")]
+    tasks += [asyncio.create_task(c.run(stop), name=c.spec.name) for c in consumers]
+    log.info("service_started", http_port=port, commands=router.command_names, queries=router.query_names,
+             consumers=[c.spec.name for c in spec.consumers])
+    try:
+        done, _ = await asyncio.wait([*tasks, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
+        for t in done:
+            if t in tasks and t.exception() is not None:
+                raise t.exception()  # type: ignore[misc]
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        server.close()
+        await broker.stop()
+        await pool.close()
+        log.info("service_stopped")

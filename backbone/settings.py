@@ -1,0 +1,32 @@
+"""Settings from the environment (WANQING_ prefix); empty URLs mean the embedded default."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WANQING_", env_file=None, extra="ignore")
+
+    nats_url: str = ""
+    database_url: str = ""
+    data_dir: Path = Path(".wanqing")
+    district: str = Field(default="DISTRICT", pattern=r"^[A-Za-z0-9_-]+$")
+    # Base64 of 32 bytes; wraps every per-person data key. The embedded default generates one into data_dir.
+    master_key: SecretStr | None = None
+    log_format: str = Field(default="auto", pattern="^(auto|json|console)$")
+    log_level: str = "info"
+    # Service processes: where /metrics and /health listen (0 = an ephemeral port, written to the log).
+    http_host: str = "127.0.0.1"
+    http_port: int = 0
+    relay_window: int = Field(default=1000, ge=1)
+    relay_batch: int = Field(default=1000, ge=1)
+    relay_idle_poll_s: float = Field(default=0.05, gt=0)
+    consumer_batch: int = Field(default=100, ge=1)
+    consumer_max_deliver: int = Field(default=8, ge=2)
+    ticker_interval_s: float = Field(default=0.5, gt=0)
+    pool_max: int = Field(default=10, ge=1)
+    load_demo: bool = False

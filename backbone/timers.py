@@ -1,0 +1,94 @@
+"""Durable timers (§8): scheduled in the same transaction as the decision, fired when the clock passes them."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import suppress
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import structlog
+
+from backbone import metrics
+from backbone.clock import Clock
+from backbone.db import quote_ident
+
+log = structlog.get_logger()
+
+TimerHandler = Callable[[asyncpg.Connection, str, dict[str, Any], datetime], Awaitable[None]]
+
+
+async def schedule(
+    conn: asyncpg.Connection, schema: str, timer_id: str, kind: str, due_at: datetime, payload: dict[str, Any]
+) -> None:
+    """Idempotent by timer_id: rescheduling the same id moves it and re-arms it."""
+    await conn.execute(
+        f"INSERT INTO {quote_ident(schema)}.timers (timer_id, kind, due_at, payload) VALUES ($1, $2, $3, $4) "
+        "ON CONFLICT (timer_id) DO UPDATE SET due_at = excluded.due_at, payload = excluded.payload, fired_at = NULL",
+        timer_id, kind, due_at, payload,
+    )
+
+
+async def cancel(conn: asyncpg.Connection, schema: str, timer_id: str) -> None:
+    await conn.execute(f"DELETE FROM {quote_ident(schema)}.timers WHERE timer_id = $1 AND fired_at IS NULL", timer_id)
+
+
+class Ticker:
+    """Fires due timers one transaction each; replicas share the work through SKIP LOCKED."""
+
+    def __init__(  # noqa: PLR0913
+        self,
+        *,
+        pool: asyncpg.Pool,
+        schema: str,
+        service: str,
+        clock: Clock,
+        handlers: Mapping[str, TimerHandler],
+        interval_s: float = 0.5,
+        on_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self._pool = pool
+        self._s = quote_ident(schema)
+        self._service = service
+        self._clock = clock
+        self._handlers = handlers
+        self._interval = interval_s
+        self._on_commit = on_commit
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.fire_due()
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("ticker_failed", service=self._service, error=repr(exc))
+            with suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), self._interval)
+
+    async def fire_due(self, limit: int = 500) -> int:
+        now = await self._clock.now()
+        fired = 0
+        while fired < limit:
+            async with self._pool.acquire() as conn, conn.transaction():
+                row = await conn.fetchrow(
+                    f"SELECT timer_id, kind, payload, due_at FROM {self._s}.timers "
+                    "WHERE fired_at IS NULL AND due_at <= $1 ORDER BY due_at, timer_id "
+                    "LIMIT 1 FOR UPDATE SKIP LOCKED",
+                    now,
+                )
+                if row is None:
+                    break
+                handler = self._handlers.get(row["kind"])
+                if handler is None:
+                    log.error("timer_without_handler", kind=row["kind"], timer_id=row["timer_id"])
+                else:
+                    await handler(conn, row["timer_id"], row["payload"], now)
+                await conn.execute(
+                    f"UPDATE {self._s}.timers SET fired_at = $2 WHERE timer_id = $1", row["timer_id"], now
+                )
+            fired += 1
+            metrics.TIMERS_FIRED.labels(self._service, row["kind"]).inc()
+            if self._on_commit:
+                self._on_commit()
+        return fired

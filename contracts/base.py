@@ -1,0 +1,102 @@
+"""Base models for events, commands, queries and replies; every message is frozen and typed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from contracts.errors import ErrorCode
+
+
+class Message(BaseModel):
+    # Consumers ignore unknown fields (additive schema changes); producers are exact.
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class Role(StrEnum):
+    UNIT_STAFF = "unit_staff"
+    UNIT_HEAD = "unit_head"
+    PARTY_SECRETARY = "party_secretary"
+    DISTRICT_OFFICE = "district_office"
+    SYSTEM = "system"
+
+
+class Actor(Message):
+    """Who acts: a user with a role, within a unit (the district office acts everywhere)."""
+
+    user: str = Field(min_length=1, max_length=64)
+    role: Role
+    unit: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+
+
+SYSTEM_ACTOR = Actor(user="system", role=Role.SYSTEM, unit="DISTRICT")
+
+
+class Event(Message):
+    """A fact in past tense. Subclasses fix `type` with a Literal and list sensitive fields."""
+
+    type: str
+    schema_version: int = 1
+    # Names of fields holding personal data: sealed per person before they are stored or published.
+    SENSITIVE: ClassVar[tuple[str, ...]] = ()
+    # The retiree (person) whose key seals SENSITIVE fields; None when the event holds no personal data.
+    PERSON_FIELD: ClassVar[str | None] = None
+
+
+class Command(Message):
+    """An imperative. `command_id` makes a retry safe: the same id has one effect and one reply."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    command_id: UUID
+    actor: Actor
+    correlation_id: UUID | None = None
+
+
+class Query(Message):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    actor: Actor
+
+
+class Accepted(Message):
+    ok: Literal[True] = True
+    stream_id: str
+    version: int
+    event_ids: tuple[UUID, ...]
+    duplicate: bool = False
+
+
+class Refused(Message):
+    ok: Literal[False] = False
+    code: ErrorCode
+    message: str
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class Answer(Message):
+    ok: Literal[True] = True
+    data: Any
+
+
+Reply = Annotated[Accepted | Refused, Field(discriminator="ok")]
+QueryReply = Annotated[Answer | Refused, Field(discriminator="ok")]
+
+
+class Envelope(Message):
+    """What travels on the bus and is stored and hashed (ARCHITECTURE §12)."""
+
+    event_id: UUID
+    type: str
+    schema_version: int
+    stream_id: str
+    version: int
+    unit: str
+    occurred_at: datetime
+    recorded_at: datetime
+    correlation_id: UUID
+    causation_id: UUID | None
+    actor: Actor
+    data: dict[str, Any]

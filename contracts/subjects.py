@@ -1,0 +1,72 @@
+"""Subject builders: the only place a NATS subject string is made (ARCHITECTURE §9)."""
+
+from __future__ import annotations
+
+import re
+
+ROOT = "wanqing"
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+SERVICES = ("profiles", "care", "ceremony", "notify")
+
+
+def check_token(token: str, what: str = "token") -> str:
+    """A subject token: no dots, spaces or wildcards, so permissions can cut by it."""
+    if not _TOKEN.fullmatch(token):
+        msg = f"{what} {token!r} is not a valid subject token (letters, digits, '_' or '-', 1-64)"
+        raise ValueError(msg)
+    return token
+
+
+def event(unit: str, service: str, event_type: str) -> str:
+    return ".".join(
+        (ROOT, "evt", check_token(unit, "unit"), check_token(service, "service"), check_token(event_type, "type"))
+    )
+
+
+def command(service: str, name: str) -> str:
+    return f"{ROOT}.cmd.{check_token(service, 'service')}.{check_token(name, 'command')}"
+
+
+def query(service: str, name: str) -> str:
+    return f"{ROOT}.qry.{check_token(service, 'service')}.{check_token(name, 'query')}"
+
+
+def dead_letter(consumer: str) -> str:
+    return f"{ROOT}.dlq.{check_token(consumer, 'consumer')}"
+
+
+def control(name: str) -> str:
+    """Platform control messages (the simulated clock), not domain events."""
+    return f"{ROOT}.ctl.{check_token(name, 'control')}"
+
+
+def commands_of(service: str) -> str:
+    return f"{ROOT}.cmd.{check_token(service, 'service')}.*"
+
+
+def queries_of(service: str) -> str:
+    return f"{ROOT}.qry.{check_token(service, 'service')}.*"
+
+
+def events_of_service(service: str) -> str:
+    return f"{ROOT}.evt.*.{check_token(service, 'service')}.>"
+
+
+def events_of_unit(unit: str) -> str:
+    return f"{ROOT}.evt.{check_token(unit, 'unit')}.>"
+
+
+def events_of_type(service: str, event_type: str) -> str:
+    return f"{ROOT}.evt.*.{check_token(service, 'service')}.{check_token(event_type, 'type')}"
+
+
+def events_matching(unit: str | None = None, event_type: str | None = None) -> str:
+    """Filter for a tail: any unit/service/type where not given."""
+    unit_tok = check_token(unit, "unit") if unit else "*"
+    if event_type:
+        return f"{ROOT}.evt.{unit_tok}.*.{check_token(event_type, 'type')}"
+    return f"{ROOT}.evt.{unit_tok}.>"
+
+
+ALL_EVENTS = f"{ROOT}.evt.>"
+ALL_DEAD_LETTERS = f"{ROOT}.dlq.>"

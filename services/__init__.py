@@ -1,0 +1,1 @@
+"""Wanqing's services; each imports `contracts` and `backbone`, never another service."""

@@ -1,0 +1,3 @@
+from services.care.app import main
+
+main()

@@ -1,0 +1,3 @@
+from services.profiles.app import main
+
+main()

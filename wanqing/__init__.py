@@ -1,0 +1,1 @@
+"""The `wanqing` command line and the local platform: embedded servers, stream setup, the supervisor."""

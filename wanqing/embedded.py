@@ -10,6 +10,7 @@ import contextlib
 import os
 import shutil
 import socket
+import string
 import subprocess
 import sys
 import time
@@ -59,9 +60,9 @@ class EmbeddedNats:
     def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         conf = self.data_dir / "nats.conf"
-        template = (DEPLOY / "nats" / "embedded.conf.template").read_text()
-        conf.write_text(template.format(port=self.port, http_port=self.http_port,
-                                        store_dir=str(self.data_dir / "jetstream")))
+        template = string.Template((DEPLOY / "nats" / "embedded.conf.template").read_text())
+        conf.write_text(template.substitute(port=self.port, http_port=self.http_port,
+                                            store_dir=str(self.data_dir / "jetstream")))
         log = self.data_dir / "nats.log"
         with log.open("ab") as out:
             self.proc = subprocess.Popen([nats_server_binary(), "-c", str(conf)], stdout=out, stderr=out,

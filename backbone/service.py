@@ -145,7 +145,7 @@ async def run(  # noqa: PLR0915 - the wiring of a process is one readable sequen
              asyncio.create_task(ticker.run(stop), name=f"{name}-ticker")]
     tasks += [asyncio.create_task(c.run(stop), name=c.spec.name) for c in consumers]
     log.info("service_started", http_port=port, commands=router.command_names, queries=router.query_names,
-             consumers=[c.spec.name for c in spec.consumers])
+             consumers=[c.name for c in spec.consumers])
     try:
         done, _ = await asyncio.wait([*tasks, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
         for t in done:

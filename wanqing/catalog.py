@@ -1,0 +1,32 @@
+"""The services the local platform runs, and the one-off work done for all of them: migrations."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import asyncpg
+
+from backbone.migrations import migrate_service
+
+# Start order of `wanqing up`; a new service is one more name here (its package is services/<name>).
+SERVICES: tuple[str, ...] = ("profiles", "care")
+
+
+def migrations_of(service: str) -> tuple[str, Path | None]:
+    """The service's schema name and SQL folder, read from the constants of its composition root."""
+    app = importlib.import_module(f"services.{service}.app")
+    return app.NAME, app.MIGRATIONS
+
+
+async def migrate_all(database_url: str, services: tuple[str, ...] = SERVICES) -> dict[str, list[str]]:
+    """Apply every service's migrations (and the shared platform schema); returns what was applied now."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        applied = {}
+        for service in services:
+            schema, folder = migrations_of(service)
+            applied[service] = await migrate_service(conn, schema, folder)
+        return applied
+    finally:
+        await conn.close()

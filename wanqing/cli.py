@@ -1,0 +1,223 @@
+"""The `wanqing` command line: run the local platform, talk to it, and look after it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Coroutine
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import asyncpg
+import typer
+
+from backbone import logs
+from backbone.settings import Settings
+from contracts import schemas, subjects
+from wanqing import admin, messages, state
+from wanqing.catalog import SERVICES, migrate_all
+from wanqing.durations import parse_duration
+
+T = TypeVar("T")
+
+app = typer.Typer(name="wanqing", no_args_is_help=True, add_completion=False,
+                  help="Wanqing (晚晴): the district retiree service platform.")
+contracts_app = typer.Typer(no_args_is_help=True, help="The published language: schemas of every message.")
+clock_app = typer.Typer(no_args_is_help=True, help="The platform clock every service follows (simulated time).")
+bench_app = typer.Typer(no_args_is_help=True, help="Measurements on this machine.")
+app.add_typer(contracts_app, name="contracts")
+app.add_typer(clock_app, name="clock")
+app.add_typer(bench_app, name="bench")
+
+JsonOption = Annotated[str, typer.Option("--json", help="The message body as a JSON object.")]
+ActorOption = Annotated[str | None, typer.Option("--actor-json", help="Who acts (default: the district office).")]
+TimeoutOption = Annotated[float, typer.Option(help="Seconds to wait for the reply.")]
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    typer.echo(f"wanqing: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """Runs a coroutine with the errors every command shares turned into one clear line."""
+    try:
+        return asyncio.run(coro)
+    except state.PlatformNotFoundError as exc:
+        fail(str(exc))
+    except messages.NoAnswerError as exc:
+        fail(str(exc), 1)
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        fail(f"cannot reach the platform's database: {exc}")
+
+
+def database_url(settings: Settings) -> str:
+    try:
+        return state.database_url(settings)
+    except state.PlatformNotFoundError as exc:
+        fail(str(exc))
+
+
+def nats_url(settings: Settings) -> str:
+    try:
+        return state.nats_url(settings)
+    except state.PlatformNotFoundError as exc:
+        fail(str(exc))
+
+
+def print_json(value: object) -> None:
+    typer.echo(json.dumps(value, ensure_ascii=False, indent=2))
+
+
+@app.command()
+def up() -> None:
+    """Run the platform here: embedded NATS and Postgres unless WANQING_NATS_URL/DATABASE_URL are set."""
+    from wanqing.supervisor import Supervisor  # noqa: PLC0415 - only `up` needs the process machinery
+
+    settings = Settings()
+    logs.configure(settings.log_format, settings.log_level, service="supervisor")
+    try:
+        code = Supervisor(settings).run()
+    except RuntimeError as exc:
+        fail(str(exc), 1)
+    raise typer.Exit(code)
+
+
+def _request(kind: str, service: str, name: str, body_json: str, actor_json: str | None, timeout: float) -> None:
+    settings = Settings()
+    try:
+        messages.check_service(service)
+        subject = subjects.command(service, name) if kind == "command" else subjects.query(service, name)
+        body = messages.parse_object(body_json, "--json")
+        actor = messages.parse_object(actor_json, "--actor-json") if actor_json else None
+    except ValueError as exc:  # BadInputError, or a name that is not a subject token
+        fail(str(exc))
+    actor = actor if actor is not None else messages.default_actor(settings.district)
+    body = messages.command_body(body, actor) if kind == "command" else messages.query_body(body, actor)
+    reply = run_async(messages.request(nats_url(settings), subject, body, timeout))
+    print_json(reply)
+    raise typer.Exit(0 if reply.get("ok") is True else 1)
+
+
+@app.command()
+def send(service: str, command: str, body: JsonOption = "{}", actor: ActorOption = None,
+         timeout: TimeoutOption = 10.0) -> None:
+    """Send a command; prints the reply; exit 0 if accepted, 1 if refused."""
+    _request("command", service, command, body, actor, timeout)
+
+
+@app.command()
+def query(service: str, name: Annotated[str, typer.Argument(metavar="QUERY")], body: JsonOption = "{}",
+          actor: ActorOption = None, timeout: TimeoutOption = 10.0) -> None:
+    """Ask a query; prints the answer; exit 0 if answered, 1 if refused."""
+    _request("query", service, name, body, actor, timeout)
+
+
+@app.command()
+def tail(
+    unit: Annotated[str | None, typer.Option(help="Only this unit's events.")] = None,
+    event_type: Annotated[str | None, typer.Option("--type", help="Only events of this type.")] = None,
+    from_start: Annotated[bool, typer.Option(help="Replay the stream WANQING from its beginning first.")] = False,
+    limit: Annotated[int | None, typer.Option(help="Stop after this many events.")] = None,
+) -> None:
+    """Print events as they arrive: recorded time, subject, stream@version, data."""
+    from wanqing.tail import tail as run_tail  # noqa: PLC0415
+
+    settings = Settings()
+    try:
+        subjects.events_matching(unit, event_type)
+    except ValueError as exc:
+        fail(str(exc))
+    url = nats_url(settings)
+    try:
+        run_async(run_tail(url, unit=unit, event_type=event_type, from_start=from_start, limit=limit,
+                           out=lambda line: typer.echo(line)))
+    except KeyboardInterrupt:
+        raise typer.Exit(0) from None
+
+
+@contracts_app.command("export")
+def contracts_export(target: Path) -> None:
+    """Write the JSON Schema of every event, command and query under TARGET."""
+    written = schemas.export(target)
+    typer.echo(f"wrote {len(written)} schemas under {target}")
+
+
+def _show(reading: admin.ClockReading) -> None:
+    typer.echo(f"{reading.now.isoformat()}  ({reading.mode})")
+
+
+@clock_app.command("show")
+def clock_show() -> None:
+    """The platform's current time and whether it is simulated."""
+    _show(run_async(admin.read_clock(database_url(Settings()))))
+
+
+@clock_app.command("set")
+def clock_set(when: Annotated[str, typer.Argument(help="ISO 8601 time; UTC when no offset is given.")]) -> None:
+    """Freeze the platform at a time."""
+    try:
+        instant: datetime = admin.parse_instant(when)
+    except ValueError as exc:
+        fail(f"{when!r} is not an ISO 8601 time: {exc}")
+    _show(run_async(admin.change_clock(database_url(Settings()), to=instant)))
+
+
+@clock_app.command("advance")
+def clock_advance(duration: Annotated[str, typer.Argument(help="e.g. 3d, 12h, 30m, 1d12h")]) -> None:
+    """Move the platform's time forward; timers that fall due fire on the services' next tick."""
+    try:
+        delta = parse_duration(duration)
+    except ValueError as exc:
+        fail(str(exc))
+    _show(run_async(admin.change_clock(database_url(Settings()), by=delta)))
+
+
+@clock_app.command("reset")
+def clock_reset() -> None:
+    """Return the platform to the wall clock."""
+    _show(run_async(admin.change_clock(database_url(Settings()), reset=True)))
+
+
+@app.command()
+def verify(service: Annotated[str | None, typer.Argument(help="One service (default: all).")] = None) -> None:
+    """Recompute each service's hash chain; exit 1 if any history was altered or has a gap."""
+    if service is not None and service not in SERVICES:
+        fail(f"unknown service {service!r}; the platform runs: {', '.join(SERVICES)}")
+    chosen = (service,) if service else SERVICES
+    results = run_async(admin.verify_services(database_url(Settings()), chosen))
+    broken = False
+    for name, result in results.items():
+        if result is None:
+            typer.echo(f"{name}: no event table yet (not migrated)")
+            continue
+        verdict = "ok" if result.ok else f"{len(result.breaks)} broken stream(s)"
+        typer.echo(f"{name}: {result.events} events checked, head position {result.head_position}: {verdict}")
+        for b in result.breaks[:10]:
+            typer.echo(f"  position {b.position} ({b.stream_id}@{b.version}): {b.problem}")
+        broken = broken or not result.ok
+    raise typer.Exit(1 if broken else 0)
+
+
+@app.command()
+def migrate() -> None:
+    """Apply every service's migrations (`wanqing up` does this too)."""
+    applied = run_async(migrate_all(database_url(Settings())))
+    for name, names in applied.items():
+        typer.echo(f"{name}: {', '.join(names) if names else 'up to date'}")
+
+
+@bench_app.command("store", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def bench_store(ctx: typer.Context) -> None:
+    """Event store throughput on this machine (bench/store.py); extra arguments are passed through."""
+    from bench import store  # noqa: PLC0415 - the benchmark and its imports load only when asked for
+
+    sys.argv = ["wanqing bench store", *ctx.args]
+    result = store.main()
+    raise typer.Exit(result if isinstance(result, int) else 0)
+
+
+def main() -> None:
+    app()

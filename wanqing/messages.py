@@ -1,0 +1,85 @@
+"""What `wanqing send` and `wanqing query` put on the bus: the body with its defaults, and the request itself."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import nats
+from nats.errors import NoRespondersError, NoServersError
+from nats.errors import TimeoutError as NatsTimeoutError
+
+from contracts import subjects
+
+
+class BadInputError(ValueError):
+    """The user's JSON or names cannot make a message."""
+
+
+class NoAnswerError(RuntimeError):
+    """The platform or the service did not answer."""
+
+
+def default_actor(district: str = "DISTRICT") -> dict[str, str]:
+    """The CLI acts as the district office unless told otherwise."""
+    return {"user": "cli", "role": "district_office", "unit": district}
+
+
+def parse_object(text: str, what: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        msg = f"{what} is not valid JSON: {exc}"
+        raise BadInputError(msg) from exc
+    if not isinstance(value, dict):
+        msg = f"{what} must be a JSON object, got {type(value).__name__}"
+        raise BadInputError(msg)
+    return value
+
+
+def check_service(service: str) -> str:
+    if service not in subjects.SERVICES:
+        msg = f"unknown service {service!r}; known services: {', '.join(subjects.SERVICES)}"
+        raise BadInputError(msg)
+    return service
+
+
+def command_body(
+    body: dict[str, Any],
+    actor: dict[str, Any] | None = None,
+    new_id: Callable[[], uuid.UUID] = uuid.uuid4,
+) -> dict[str, Any]:
+    """Fill in `command_id` and `actor` where the body has none; what the body says wins."""
+    out = dict(body)
+    out.setdefault("command_id", str(new_id()))
+    out.setdefault("actor", actor if actor is not None else default_actor())
+    return out
+
+
+def query_body(body: dict[str, Any], actor: dict[str, Any] | None = None) -> dict[str, Any]:
+    out = dict(body)
+    out.setdefault("actor", actor if actor is not None else default_actor())
+    return out
+
+
+async def request(nats_url: str, subject: str, body: dict[str, Any], timeout: float) -> dict[str, Any]:
+    """One request/reply; the reply decoded from JSON."""
+    try:
+        nc = await nats.connect(nats_url, connect_timeout=3, allow_reconnect=False, max_reconnect_attempts=0)
+    except (NoServersError, OSError) as exc:
+        msg = f"cannot reach NATS at {nats_url}: {exc or type(exc).__name__}"
+        raise NoAnswerError(msg) from exc
+    try:
+        reply = await nc.request(subject, json.dumps(body, ensure_ascii=False).encode(), timeout=timeout)
+    except NoRespondersError as exc:
+        msg = f"no service listens on {subject} (is it running?)"
+        raise NoAnswerError(msg) from exc
+    except NatsTimeoutError as exc:
+        msg = f"no reply on {subject} within {timeout}s"
+        raise NoAnswerError(msg) from exc
+    finally:
+        await nc.close()
+    decoded: dict[str, Any] = json.loads(reply.data)
+    return decoded

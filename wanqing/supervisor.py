@@ -1,0 +1,250 @@
+"""`wanqing up`: servers (embedded or given), streams, migrations, then one OS process per service, kept running.
+
+Services run in their own session so a terminal's Ctrl-C reaches only the supervisor, which then stops them in
+order (services, NATS, Postgres). On Linux a service also dies with the supervisor if the latter is killed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+import nats
+import structlog
+
+from backbone.crypto import new_master_key
+from backbone.settings import Settings
+from wanqing.catalog import SERVICES, migrate_all
+from wanqing.embedded import EmbeddedNats, EmbeddedPostgres, free_port
+from wanqing.state import PlatformState, remove_state, running_state, write_state
+from wanqing.streams import ensure_streams
+
+log = structlog.get_logger()
+
+MAX_BACKOFF_S = 30.0
+STABLE_AFTER_S = 30.0  # a process that ran this long before crashing restarts without the accumulated backoff
+READY_TIMEOUT_S = 90.0
+STOP_GRACE_S = 10.0
+TICK_S = 0.2
+
+
+def master_key(settings: Settings, data_dir: Path) -> str:
+    """The configured key, or the one generated into data_dir on the first run (owner-only file)."""
+    if settings.master_key is not None:
+        return settings.master_key.get_secret_value()
+    path = data_dir / "master.key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(new_master_key() + "\n")
+        log.info("master_key_generated", path=str(path))
+    return path.read_text(encoding="utf-8").strip()
+
+
+async def prepare(nats_url: str, database_url: str) -> tuple[list[str], dict[str, list[str]]]:
+    """Streams from deploy/streams.json, then every service's migrations."""
+    nc = await nats.connect(nats_url, connect_timeout=5, max_reconnect_attempts=3)
+    try:
+        streams = await ensure_streams(nc.jetstream())
+    finally:
+        await nc.drain()
+    return streams, await migrate_all(database_url)
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM us if the supervisor dies, even by SIGKILL (Linux only)."""
+    pr_set_pdeathsig = 1
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    port: int
+    env: dict[str, str]
+    proc: subprocess.Popen[bytes] | None = None
+    started_at: float = 0.0
+    crashes: int = 0
+    restart_at: float | None = None
+    healthy: bool = False
+
+    @property
+    def health_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/health"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module name, no shell
+            [sys.executable, "-m", f"services.{self.name}"],
+            env=self.env,
+            start_new_session=True,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509 - no threads yet
+        )
+        self.started_at = time.monotonic()
+        self.restart_at = None
+        self.healthy = False
+        log.info("service_process_started", service=self.name, pid=self.proc.pid, health=self.health_url)
+
+    def check_health(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.health_url, timeout=1) as r:  # noqa: S310 - a fixed http URL of ours
+                self.healthy = r.status == 200  # noqa: PLR2004
+        except (urllib.error.URLError, OSError):
+            self.healthy = False
+        return self.healthy
+
+    def exited(self) -> int | None:
+        return None if self.proc is None else self.proc.poll()
+
+    def schedule_restart(self, now: float) -> None:
+        code = self.exited()
+        if now - self.started_at >= STABLE_AFTER_S:
+            self.crashes = 0
+        self.crashes += 1
+        delay = min(MAX_BACKOFF_S, 2.0 ** (self.crashes - 1))
+        self.restart_at = now + delay
+        self.healthy = False
+        log.warning("service_crashed_restarting", service=self.name, exit_code=code, restart_in_s=delay,
+                    crashes=self.crashes)
+
+    def terminate(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+
+
+@dataclass
+class Supervisor:
+    settings: Settings
+    services: tuple[str, ...] = SERVICES
+    stopping: threading.Event = field(default_factory=threading.Event)
+    _nats: EmbeddedNats | None = None
+    _postgres: EmbeddedPostgres | None = None
+    _procs: list[ServiceProcess] = field(default_factory=list)
+
+    @property
+    def data_dir(self) -> Path:
+        return self.settings.data_dir.resolve()
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        if not self.stopping.is_set():
+            log.info("stopping", signal=signal.Signals(signum).name)
+        self.stopping.set()
+
+    def run(self) -> int:
+        """Blocks until SIGINT/SIGTERM; returns the exit code."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        other = running_state(self.data_dir)
+        if other is not None:
+            msg = f"a Wanqing platform is already running from {self.data_dir} (pid {other.pid})"
+            raise RuntimeError(msg)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self._on_signal)
+        try:
+            nats_url, database_url = self._servers()
+            if self.stopping.is_set():
+                return 0
+            streams, applied = asyncio.run(prepare(nats_url, database_url))
+            log.info("platform_prepared", streams=streams, migrations_applied=applied)
+            self._start_services(nats_url, database_url)
+            self._supervise(nats_url, database_url)
+        finally:
+            self._shutdown()
+        return 0
+
+    def _servers(self) -> tuple[str, str]:
+        if self.settings.nats_url and self.settings.database_url:
+            return self.settings.nats_url, self.settings.database_url
+        if self.settings.nats_url or self.settings.database_url:
+            msg = "set both WANQING_NATS_URL and WANQING_DATABASE_URL, or neither (for the embedded servers)"
+            raise RuntimeError(msg)
+        self._nats = EmbeddedNats(self.data_dir / "nats")
+        self._nats.start()
+        log.info("embedded_nats_started", url=self._nats.url, data=str(self._nats.data_dir))
+        self._postgres = EmbeddedPostgres(self.data_dir / "postgres", durable=True)
+        self._postgres.start()
+        log.info("embedded_postgres_started", url=self._postgres.url, data=str(self._postgres.data_dir))
+        return self._nats.url, self._postgres.url
+
+    def _start_services(self, nats_url: str, database_url: str) -> None:
+        key = master_key(self.settings, self.data_dir)
+        for name in self.services:
+            port = free_port()
+            env = {
+                **os.environ,
+                "WANQING_NATS_URL": nats_url,
+                "WANQING_DATABASE_URL": database_url,
+                "WANQING_MASTER_KEY": key,
+                "WANQING_HTTP_PORT": str(port),
+                "WANQING_LOG_FORMAT": self.settings.log_format,
+                "WANQING_DATA_DIR": str(self.data_dir),
+            }
+            service = ServiceProcess(name, port, env)
+            service.start()
+            self._procs.append(service)
+
+    def _supervise(self, nats_url: str, database_url: str) -> None:
+        ready = False
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while not self.stopping.wait(TICK_S):
+            now = time.monotonic()
+            for p in self._procs:
+                if p.restart_at is not None:
+                    if now >= p.restart_at:
+                        p.start()
+                elif p.exited() is not None:
+                    p.schedule_restart(now)
+            if not ready and (all(p.check_health() for p in self._procs) or now > deadline):
+                ready = True
+                if not all(p.healthy for p in self._procs):
+                    log.warning("services_not_healthy_yet", unhealthy=[p.name for p in self._procs if not p.healthy])
+                write_state(self.data_dir, PlatformState(
+                    nats_url=nats_url, database_url=database_url, pid=os.getpid(),
+                    embedded=self._nats is not None, services={p.name: p.health_url for p in self._procs},
+                ))
+                self._banner(nats_url, database_url)
+
+    def _banner(self, nats_url: str, database_url: str) -> None:
+        where = f"embedded servers, data in {self.data_dir}" if self._nats else "external servers"
+        lines = [
+            f"Wanqing is up ({where})",
+            f"  NATS      {nats_url}",
+            f"  Postgres  {database_url}",
+            *(f"  {p.name:<9} {p.health_url}" for p in self._procs),
+            "Try `wanqing tail` in another terminal; Ctrl-C here stops everything.",
+        ]
+        print("\n".join(lines), flush=True)  # noqa: T201 - the banner is the command's output
+
+    def _shutdown(self) -> None:
+        remove_state(self.data_dir)
+        for p in self._procs:
+            p.terminate()
+        deadline = time.monotonic() + STOP_GRACE_S
+        for p in self._procs:
+            if p.proc is None:
+                continue
+            try:
+                p.proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                log.warning("service_killed", service=p.name, pid=p.proc.pid)
+                p.proc.kill()
+                p.proc.wait()
+        if self._procs:
+            log.info("services_stopped", services=[p.name for p in self._procs])
+        if self._nats is not None:
+            self._nats.stop()
+            log.info("embedded_nats_stopped")
+        if self._postgres is not None:
+            self._postgres.stop()
+            log.info("embedded_postgres_stopped")

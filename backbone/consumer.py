@@ -7,6 +7,7 @@ import time
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass
+from uuid import UUID
 
 import asyncpg
 import nats.errors
@@ -24,6 +25,8 @@ from contracts import subjects
 from contracts.base import Envelope
 
 log = structlog.get_logger()
+
+HOLD_GRACE_S = 5.0
 
 Handler = Callable[[asyncpg.Connection, Envelope], Awaitable[None]]
 
@@ -72,23 +75,29 @@ class Consumer:
         self.spec = spec
         # Streams with an event waiting for a retry: later events of the same stream wait behind it, so that
         # the events of one retiree take effect in the order they were recorded.
-        self._held: dict[str, float] = {}
+        # stream_id -> (the event being retried, when it is due again). Entries expire after a grace period so
+        # a retry that another replica picked up never holds this replica's stream forever.
+        self._held: dict[str, tuple[UUID, float]] = {}
         self.handled = 0
 
     async def run(self, stop: asyncio.Event) -> None:
         await ensure_consumer(self._js, self.spec)
         sub = await self._js.pull_subscribe_bind(self.spec.name, STREAM)
-        while not stop.is_set():
-            try:
-                msgs = await sub.fetch(self.spec.batch, timeout=1.0)
-            except (nats.errors.TimeoutError, asyncio.TimeoutError):
-                continue
-            except nats.errors.Error as exc:
-                log.warning("consumer_fetch_failed", consumer=self.spec.name, error=repr(exc))
-                await asyncio.sleep(0.5)
-                continue
-            for msg in msgs:
-                await self.deliver(msg)
+        try:
+            while not stop.is_set():
+                try:
+                    msgs = await sub.fetch(self.spec.batch, timeout=1.0)
+                except (nats.errors.TimeoutError, asyncio.TimeoutError):
+                    continue
+                except nats.errors.Error as exc:
+                    log.warning("consumer_fetch_failed", consumer=self.spec.name, error=repr(exc))
+                    await asyncio.sleep(0.5)
+                    continue
+                for msg in msgs:
+                    await self.deliver(msg)
+        finally:
+            with suppress(nats.errors.Error):
+                await sub.unsubscribe()
 
     async def deliver(self, msg: Msg) -> None:
         try:
@@ -96,10 +105,13 @@ class Consumer:
         except ValueError as exc:
             await self._dead_letter(msg, None, f"unparseable envelope: {exc}")
             return
-        held_until = self._held.get(env.stream_id)
-        if held_until is not None:
-            await msg.nak(delay=max(0.05, held_until - time.monotonic() + 0.05))
-            return
+        held = self._held.get(env.stream_id)
+        if held is not None and held[0] != env.event_id:
+            blocker_due = held[1]
+            now = time.monotonic()
+            if now < blocker_due + HOLD_GRACE_S:
+                await msg.nak(delay=max(0.05, blocker_due - now + 0.05))
+                return
         try:
             applied = await self._apply(env)
         except Exception as exc:  # noqa: BLE001 - any handler failure is retried, then dead-lettered
@@ -142,7 +154,7 @@ class Consumer:
             await self._dead_letter(msg, env, error, attempts)
             return
         delay = self.spec.delay_for(attempts)
-        self._held[env.stream_id] = time.monotonic() + delay
+        self._held[env.stream_id] = (env.event_id, time.monotonic() + delay)
         log.warning("consumer_retry", consumer=self.spec.name, event_id=str(env.event_id), attempt=attempts,
                     delay_s=delay, error=error)
         metrics.CONSUMED.labels(self.spec.name, "retry").inc()

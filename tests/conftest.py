@@ -74,7 +74,7 @@ async def js(nats_server: EmbeddedNats) -> AsyncIterator[JetStreamContext]:
     ctx = nc.jetstream()
     await ensure_streams(ctx)
     yield ctx
-    await nc.drain()
+    await nc.close()
 
 
 @pytest.fixture

@@ -1,0 +1,117 @@
+"""The thin slice: profiles records RetirementApproved, care consumes it and records it exactly once."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import asyncpg
+
+from tests.services_harness import RunningPlatform
+
+
+def approval(retiree_id: uuid.UUID | None = None, **overrides: Any) -> dict[str, Any]:
+    body = {
+        "retiree_id": str(retiree_id or uuid.uuid4()),
+        "unit": "U0007",
+        "document_number": "区人社〔2026〕12号",
+        "approved_on": "2026-11-01",
+        "retirement_date": "2026-11-30",
+        "category": "cadre",
+    }
+    body.update(overrides)
+    return body
+
+
+async def event_count(database_url: str) -> int:
+    conn = await asyncpg.connect(database_url)
+    try:
+        return int(await conn.fetchval("SELECT count(*) FROM profiles.events"))
+    finally:
+        await conn.close()
+
+
+class TestApproveRetirement:
+    async def test_approval_is_recorded_and_care_records_it_once(self, platform: RunningPlatform) -> None:
+        rid = uuid.uuid4()
+        reply = await platform.send("profiles", "ApproveRetirement", approval(rid))
+        assert reply["ok"] is True
+        assert reply["version"] == 1
+        assert len(reply["event_ids"]) == 1
+
+        async def facts() -> dict[str, Any] | None:
+            r = await platform.query("care", "GetRetireeFacts", {"retiree_id": str(rid)})
+            return r if r["ok"] else None
+
+        found = await platform.eventually(facts)
+        assert found is not None, "care never recorded the approval"
+        assert found["data"]["unit"] == "U0007"
+        assert found["data"]["applied_events"] == 1
+
+    async def test_the_same_command_id_twice_has_one_effect_and_the_same_reply(
+        self, platform: RunningPlatform, database_url: str
+    ) -> None:
+        body = {"command_id": str(uuid.uuid4()), "actor": {"user": "u", "role": "district_office",
+                                                            "unit": "DISTRICT"}, **approval()}
+        raw = json.dumps(body).encode()
+        first = await platform.send_raw("profiles", "ApproveRetirement", raw)
+        second = await platform.send_raw("profiles", "ApproveRetirement", raw)
+        assert first == second
+        assert first["ok"] is True
+        assert await event_count(database_url) == 1
+
+    async def test_approving_twice_with_new_command_ids_is_a_conflict(self, platform: RunningPlatform) -> None:
+        rid = uuid.uuid4()
+        assert (await platform.send("profiles", "ApproveRetirement", approval(rid)))["ok"]
+        again = await platform.send("profiles", "ApproveRetirement", approval(rid))
+        assert again["ok"] is False
+        assert again["code"] == "conflict"
+
+
+class TestBadCommands:
+    async def test_malformed_json(self, platform: RunningPlatform, database_url: str) -> None:
+        reply = await platform.send_raw("profiles", "ApproveRetirement", b'{"retiree_id": ')
+        assert (reply["ok"], reply["code"]) == (False, "validation")
+        assert "malformed JSON" in reply["message"]
+        assert await event_count(database_url) == 0
+
+    async def test_unknown_command(self, platform: RunningPlatform, database_url: str) -> None:
+        reply = await platform.send("profiles", "LaunchRocket", {})
+        assert (reply["ok"], reply["code"]) == (False, "validation")
+        assert "unknown command 'LaunchRocket'" in reply["message"]
+        assert "ApproveRetirement" in reply["details"]["known"]
+        assert await event_count(database_url) == 0
+
+    async def test_missing_field(self, platform: RunningPlatform, database_url: str) -> None:
+        body = approval()
+        del body["document_number"]
+        reply = await platform.send("profiles", "ApproveRetirement", body)
+        assert (reply["ok"], reply["code"]) == (False, "validation")
+        assert "document_number" in reply["message"]
+        assert reply["details"]["errors"][0]["field"] == "document_number"
+        assert await event_count(database_url) == 0
+
+    async def test_wrongly_typed_fields(self, platform: RunningPlatform, database_url: str) -> None:
+        reply = await platform.send("profiles", "ApproveRetirement",
+                                    approval(approved_on="yesterday", category="astronaut"))
+        assert (reply["ok"], reply["code"]) == (False, "validation")
+        fields = {e["field"] for e in reply["details"]["errors"]}
+        assert fields == {"approved_on", "category"}
+        assert await event_count(database_url) == 0
+
+    async def test_a_body_that_is_not_an_object(self, platform: RunningPlatform) -> None:
+        reply = await platform.send_raw("profiles", "ApproveRetirement", b"[1, 2]")
+        assert (reply["ok"], reply["code"]) == (False, "validation")
+
+    async def test_approval_dated_in_the_future_is_refused(
+        self, platform: RunningPlatform, database_url: str
+    ) -> None:
+        reply = await platform.send("profiles", "ApproveRetirement", approval(approved_on="2999-01-01"))
+        assert (reply["ok"], reply["code"]) == (False, "validation")
+        assert "future" in reply["message"]
+        assert await event_count(database_url) == 0
+
+    async def test_unknown_query(self, platform: RunningPlatform) -> None:
+        reply = await platform.query("care", "Nope", {})
+        assert (reply["ok"], reply["code"]) == (False, "validation")

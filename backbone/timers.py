@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import suppress
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -16,6 +16,8 @@ from backbone.clock import Clock
 from backbone.db import quote_ident
 
 log = structlog.get_logger()
+
+RETRY_AFTER = timedelta(minutes=1)
 
 TimerHandler = Callable[[asyncpg.Connection, str, dict[str, Any], datetime], Awaitable[None]]
 
@@ -61,34 +63,57 @@ class Ticker:
         while not stop.is_set():
             try:
                 await self.fire_due()
-            except (OSError, asyncpg.PostgresError) as exc:
-                log.warning("ticker_failed", service=self._service, error=repr(exc))
+            except Exception:  # noqa: BLE001 - the ticker must outlive any one bad tick
+                log.exception("ticker_failed", service=self._service)
             with suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(stop.wait(), self._interval)
 
     async def fire_due(self, limit: int = 500) -> int:
+        """Fire what is due now; a failing handler's timer is pushed back so it cannot block the others."""
         now = await self._clock.now()
         fired = 0
         while fired < limit:
-            async with self._pool.acquire() as conn, conn.transaction():
-                row = await conn.fetchrow(
-                    f"SELECT timer_id, kind, payload, due_at FROM {self._s}.timers "
-                    "WHERE fired_at IS NULL AND due_at <= $1 ORDER BY due_at, timer_id "
-                    "LIMIT 1 FOR UPDATE SKIP LOCKED",
-                    now,
-                )
-                if row is None:
-                    break
-                handler = self._handlers.get(row["kind"])
-                if handler is None:
-                    log.error("timer_without_handler", kind=row["kind"], timer_id=row["timer_id"])
-                else:
-                    await handler(conn, row["timer_id"], row["payload"], now)
-                await conn.execute(
-                    f"UPDATE {self._s}.timers SET fired_at = $2 WHERE timer_id = $1", row["timer_id"], now
-                )
+            try:
+                kind = await self._fire_one(now)
+            except Exception as exc:
+                await self._postpone(getattr(exc, "timer_id", None), exc)
+                raise
+            if kind is None:
+                break
             fired += 1
-            metrics.TIMERS_FIRED.labels(self._service, row["kind"]).inc()
+            metrics.TIMERS_FIRED.labels(self._service, kind).inc()
             if self._on_commit:
                 self._on_commit()
         return fired
+
+    async def _fire_one(self, now: datetime) -> str | None:
+        async with self._pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(
+                f"SELECT timer_id, kind, payload, due_at FROM {self._s}.timers "
+                "WHERE fired_at IS NULL AND due_at <= $1 ORDER BY due_at, timer_id "
+                "LIMIT 1 FOR UPDATE SKIP LOCKED",
+                now,
+            )
+            if row is None:
+                return None
+            handler = self._handlers.get(row["kind"])
+            if handler is None:
+                log.error("timer_without_handler", kind=row["kind"], timer_id=row["timer_id"])
+            else:
+                try:
+                    await handler(conn, row["timer_id"], row["payload"], now)
+                except Exception as exc:
+                    exc.timer_id = row["timer_id"]  # type: ignore[attr-defined]
+                    raise
+            await conn.execute(f"UPDATE {self._s}.timers SET fired_at = $2 WHERE timer_id = $1", row["timer_id"], now)
+            return str(row["kind"])
+
+    async def _postpone(self, timer_id: str | None, exc: BaseException) -> None:
+        if timer_id is None:
+            return
+        log.warning("timer_failed", timer_id=timer_id, error=repr(exc), retry_in_s=RETRY_AFTER.total_seconds())
+        async with self._pool.acquire() as conn:
+            await conn.execute(
+                f"UPDATE {self._s}.timers SET due_at = due_at + $2 WHERE timer_id = $1 AND fired_at IS NULL",
+                timer_id, RETRY_AFTER,
+            )

@@ -87,7 +87,7 @@ class Consumer:
             while not stop.is_set():
                 try:
                     msgs = await sub.fetch(self.spec.batch, timeout=1.0)
-                except (nats.errors.TimeoutError, asyncio.TimeoutError):
+                except (TimeoutError, nats.errors.TimeoutError):
                     continue
                 except nats.errors.Error as exc:
                     log.warning("consumer_fetch_failed", consumer=self.spec.name, error=repr(exc))

@@ -27,7 +27,8 @@ async def serve(host: str, port: int, probe: HealthProbe) -> asyncio.Server:
                 ctype, body = "application/json", json.dumps(report, ensure_ascii=False).encode()
             else:
                 status, ctype, body = 404, "text/plain", b"not found"
-            head = f"HTTP/1.1 {status} OK\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+            head = (f"HTTP/1.1 {status} OK\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\n"
+                    "Connection: close\r\n\r\n")
             writer.write(head.encode() + body)
             await writer.drain()
         except (TimeoutError, ConnectionError):

@@ -28,7 +28,7 @@ class Migration:
         return hashlib.sha256(self.sql.encode()).hexdigest()
 
 
-class MigrationChanged(RuntimeError):
+class MigrationChanged(RuntimeError):  # noqa: N818 - named after the state, like crypto.KeyErased
     """An applied migration file was edited: history would no longer match the database."""
 
 
@@ -57,7 +57,9 @@ async def apply(conn: asyncpg.Connection, schema: str, migrations: list[Migratio
                 continue
             await conn.execute(f"SET LOCAL search_path TO {q}, public")
             await conn.execute(m.sql)
-            await conn.execute(f"INSERT INTO {q}.schema_migrations (name, checksum) VALUES ($1, $2)", m.name, m.checksum)
+            await conn.execute(
+                f"INSERT INTO {q}.schema_migrations (name, checksum) VALUES ($1, $2)", m.name, m.checksum
+            )
             applied_now.append(m.name)
     if applied_now:
         log.info("migrations_applied", schema=schema, applied=applied_now)

@@ -52,7 +52,7 @@ class Relay:
         while not stop.is_set():
             try:
                 await self._lead(stop)
-            except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
                 self.is_leader = False
                 log.warning("relay_interrupted", service=self._service, error=repr(exc))
                 await _sleep_or_stop(stop, 1.0)

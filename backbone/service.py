@@ -6,6 +6,7 @@ Each service's `app.py` is its composition root: it builds a `ServiceSpec` from 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -59,7 +60,7 @@ def resolve_urls(settings: Settings) -> tuple[str, str]:
     return settings.nats_url, settings.database_url
 
 
-async def run(  # noqa: PLR0915 - the wiring of a process is one readable sequence
+async def run(  # noqa: C901, PLR0913, PLR0915 - the wiring of a process is one readable sequence
     name: str,
     migrations: Path | None,
     build: Callable[[Runtime], ServiceSpec],
@@ -137,10 +138,9 @@ async def run(  # noqa: PLR0915 - the wiring of a process is one readable sequen
     port = server.sockets[0].getsockname()[1]
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        try:
+        # Not possible outside the main thread (tests run services in-process).
+        with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):  # not the main thread (tests run services in-process)
-            pass
     tasks = [asyncio.create_task(relay.run(stop), name=f"{name}-relay"),
              asyncio.create_task(ticker.run(stop), name=f"{name}-ticker")]
     tasks += [asyncio.create_task(c.run(stop), name=c.spec.name) for c in consumers]

@@ -8,7 +8,6 @@ from typing import Any
 import asyncpg
 
 from backbone.db import row_to_json
-
 from contracts.base import Envelope
 from contracts.care import GetRetireeFacts
 from contracts.errors import not_found

@@ -7,9 +7,8 @@ from typing import Any
 
 import asyncpg
 
-from backbone.db import row_to_json
-
 from backbone.commands import CommandContext
+from backbone.db import row_to_json
 from backbone.store import EventStore
 from contracts.base import Accepted
 from contracts.errors import not_found

@@ -134,7 +134,8 @@ class TestCommitSafeTailing:
                 assert await store.tail(fast, Checkpoint(), 10) == []  # held back by the open transaction
                 await tx.commit()
                 tailed = await store.tail(fast, Checkpoint(), 10)
-            assert [t.envelope for t in tailed] and len(tailed) == 2  # noqa: PLR2004
+            assert [t.envelope for t in tailed]
+            assert len(tailed) == 2  # noqa: PLR2004
         finally:
             await pool.release(slow)
 
@@ -149,7 +150,7 @@ class TestStreamOrder:
         try:
             tx = early.transaction()
             await tx.start()
-            await early.execute(f'CREATE TEMP TABLE t_{uuid.uuid4().hex[:6]} (x int)')
+            await early.execute(f"CREATE TEMP TABLE t_{uuid.uuid4().hex[:6]} (x int)")
             await early.fetchval("SELECT pg_current_xact_id()")  # takes its transaction id now
             async with pool.acquire() as other:
                 await store.append(other, "s", 0, [new_event(1)], meta())

@@ -85,7 +85,9 @@ def up() -> None:
     raise typer.Exit(code)
 
 
-def _request(kind: str, service: str, name: str, body_json: str, actor_json: str | None, timeout: float) -> None:
+def _request(  # noqa: PLR0913 - the options of send and query, passed through
+    kind: str, service: str, name: str, *, body_json: str, actor_json: str | None, timeout: float,
+) -> None:
     settings = Settings()
     try:
         messages.check_service(service)
@@ -105,14 +107,14 @@ def _request(kind: str, service: str, name: str, body_json: str, actor_json: str
 def send(service: str, command: str, body: JsonOption = "{}", actor: ActorOption = None,
          timeout: TimeoutOption = 10.0) -> None:
     """Send a command; prints the reply; exit 0 if accepted, 1 if refused."""
-    _request("command", service, command, body, actor, timeout)
+    _request("command", service, command, body_json=body, actor_json=actor, timeout=timeout)
 
 
 @app.command()
 def query(service: str, name: Annotated[str, typer.Argument(metavar="QUERY")], body: JsonOption = "{}",
           actor: ActorOption = None, timeout: TimeoutOption = 10.0) -> None:
     """Ask a query; prints the answer; exit 0 if answered, 1 if refused."""
-    _request("query", service, name, body, actor, timeout)
+    _request("query", service, name, body_json=body, actor_json=actor, timeout=timeout)
 
 
 @app.command()
@@ -133,7 +135,7 @@ def tail(
     url = nats_url(settings)
     try:
         run_async(run_tail(url, unit=unit, event_type=event_type, from_start=from_start, limit=limit,
-                           out=lambda line: typer.echo(line)))
+                           out=typer.echo))
     except KeyboardInterrupt:
         raise typer.Exit(0) from None
 

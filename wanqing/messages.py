@@ -64,7 +64,7 @@ def query_body(body: dict[str, Any], actor: dict[str, Any] | None = None) -> dic
     return out
 
 
-async def request(nats_url: str, subject: str, body: dict[str, Any], timeout: float) -> dict[str, Any]:
+async def request(nats_url: str, subject: str, body: dict[str, Any], wait_s: float) -> dict[str, Any]:
     """One request/reply; the reply decoded from JSON."""
     try:
         nc = await nats.connect(nats_url, connect_timeout=3, allow_reconnect=False, max_reconnect_attempts=0)
@@ -72,12 +72,12 @@ async def request(nats_url: str, subject: str, body: dict[str, Any], timeout: fl
         msg = f"cannot reach NATS at {nats_url}: {exc or type(exc).__name__}"
         raise NoAnswerError(msg) from exc
     try:
-        reply = await nc.request(subject, json.dumps(body, ensure_ascii=False).encode(), timeout=timeout)
+        reply = await nc.request(subject, json.dumps(body, ensure_ascii=False).encode(), timeout=wait_s)
     except NoRespondersError as exc:
         msg = f"no service listens on {subject} (is it running?)"
         raise NoAnswerError(msg) from exc
     except NatsTimeoutError as exc:
-        msg = f"no reply on {subject} within {timeout}s"
+        msg = f"no reply on {subject} within {wait_s}s"
         raise NoAnswerError(msg) from exc
     finally:
         await nc.close()

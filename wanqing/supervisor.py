@@ -86,7 +86,7 @@ class ServiceProcess:
         return f"http://127.0.0.1:{self.port}/health"
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module name, no shell
+        self.proc = subprocess.Popen(
             [sys.executable, "-m", f"services.{self.name}"],
             env=self.env,
             start_new_session=True,

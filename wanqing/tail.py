@@ -17,7 +17,7 @@ STREAM = "WANQING"
 
 
 def event_line(subject: str, payload: bytes) -> str:
-    """recorded time, subject, stream_id@version, data (compact JSON); a non-envelope payload is shown raw."""
+    """Recorded time, subject, stream_id@version, data (compact JSON); a non-envelope payload is shown raw."""
     try:
         env: dict[str, Any] = json.loads(payload)
         data = json.dumps(env.get("data"), ensure_ascii=False, separators=(",", ":"), sort_keys=True)

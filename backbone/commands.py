@@ -19,7 +19,7 @@ from backbone.clock import Clock
 from backbone.crypto import Keyring
 from backbone.db import quote_ident
 from backbone.store import ConcurrencyConflict, EventStore, Metadata, NewEvent, Recorded
-from contracts.base import Accepted, Actor, Answer, Command, Event, Query, Refused
+from contracts.base import Accepted, Answer, Command, Event, Query, Refused
 from contracts.errors import DomainError, ErrorCode
 
 log = structlog.get_logger()
@@ -154,6 +154,10 @@ class CommandRouter:
         if isinstance(parsed, Refused):
             return parsed
         assert isinstance(parsed, Command)  # noqa: S101 - narrows the type; parse_body returns the model
+        structlog.contextvars.bind_contextvars(
+            command=name, command_id=str(parsed.command_id),
+            correlation_id=str(parsed.correlation_id or parsed.command_id),
+        )
         previous = await self._stored_reply(parsed.command_id)
         if previous is not None:
             return previous
@@ -221,7 +225,3 @@ class CommandRouter:
         except DomainError as exc:
             return refused(exc.code, exc.message, **exc.details)
         return Answer(data=data)
-
-
-def actor_of(command: Command | Query) -> Actor:
-    return command.actor

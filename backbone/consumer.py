@@ -105,6 +105,9 @@ class Consumer:
         except ValueError as exc:
             await self._dead_letter(msg, None, f"unparseable envelope: {exc}")
             return
+        structlog.contextvars.bind_contextvars(
+            consumer=self.spec.name, event_id=str(env.event_id), correlation_id=str(env.correlation_id)
+        )
         held = self._held.get(env.stream_id)
         if held is not None and held[0] != env.event_id:
             blocker_due = held[1]

@@ -1,0 +1,99 @@
+"""End to end: `wanqing up` on embedded servers, a command through `wanqing send`, then a clean SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+APPROVAL = {"unit": "U0001", "document_number": "区人社〔2026〕12号", "approved_on": "2026-11-01",
+            "retirement_date": "2026-11-30", "category": "cadre"}
+
+
+def cli_env(data_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WANQING_")}
+    return {**env, "WANQING_DATA_DIR": str(data_dir), "WANQING_LOG_FORMAT": "json"}
+
+
+def wanqing(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "wanqing", *args], env=cli_env(data_dir),  # noqa: S603
+                          capture_output=True, text=True, timeout=30, check=False)
+
+
+def wait_for_platform(up: subprocess.Popen[bytes], data_dir: Path, log: Path, seconds: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + seconds
+    state_file = data_dir / "platform.json"
+    while time.monotonic() < deadline:
+        if up.poll() is not None:
+            pytest.fail(f"wanqing up exited with {up.returncode}:\n{log.read_text()[-3000:]}")
+        if state_file.exists():
+            return json.loads(state_file.read_text())
+        time.sleep(0.2)
+    pytest.fail(f"wanqing up was not ready within {seconds}s:\n{log.read_text()[-3000:]}")
+
+
+def eventually_answered(data_dir: Path, *args: str, seconds: float = 15) -> dict[str, Any]:
+    deadline = time.monotonic() + seconds
+    while True:
+        result = wanqing(data_dir, *args)
+        if result.returncode == 0 or time.monotonic() > deadline:
+            assert result.returncode == 0, result.stdout + result.stderr
+            reply: dict[str, Any] = json.loads(result.stdout)
+            return reply
+        time.sleep(0.3)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_up_serves_a_command_end_to_end_and_stops_cleanly(tmp_path: Path) -> None:
+    data_dir = tmp_path / "wanqing"
+    log = tmp_path / "up.log"
+    with log.open("wb") as out:
+        up = subprocess.Popen([sys.executable, "-m", "wanqing", "up"], env=cli_env(data_dir),  # noqa: S603
+                              stdout=out, stderr=subprocess.STDOUT)
+    children: list[psutil.Process] = []
+    try:
+        platform = wait_for_platform(up, data_dir, log)
+        assert set(platform["services"]) == {"profiles", "care"}
+        children = psutil.Process(up.pid).children(recursive=True)
+        names = {c.name() for c in children}
+        assert "nats-server" in names
+        assert "postgres" in names
+        assert (data_dir / "master.key").stat().st_mode & 0o777 == 0o600
+
+        retiree_id = str(uuid.uuid4())
+        sent = wanqing(data_dir, "send", "profiles", "ApproveRetirement",
+                       "--json", json.dumps({"retiree_id": retiree_id, **APPROVAL}))
+        assert sent.returncode == 0, sent.stdout + sent.stderr
+        assert json.loads(sent.stdout)["ok"] is True
+
+        facts = eventually_answered(data_dir, "query", "care", "GetRetireeFacts",
+                                    "--json", json.dumps({"retiree_id": retiree_id}))
+        assert facts["data"]["applied_events"] == 1
+        assert facts["data"]["status"] == "approved"
+
+        tail = wanqing(data_dir, "tail", "--from-start", "--limit", "1")
+        assert f"retiree-{retiree_id}@1" in tail.stdout
+        assert wanqing(data_dir, "verify").returncode == 0
+
+        up.send_signal(signal.SIGTERM)
+        assert up.wait(timeout=45) == 0, log.read_text()[-3000:]
+        _, alive = psutil.wait_procs(children, timeout=5)
+        assert alive == [], f"left running after stop: {alive}"
+        assert not (data_dir / "platform.json").exists()
+    finally:
+        if up.poll() is None:
+            up.kill()
+            up.wait()
+        for c in children:
+            if c.is_running():
+                c.kill()

@@ -18,6 +18,9 @@ from wanqing.cli import app
 from wanqing.durations import parse_duration
 from wanqing.tail import event_line
 
+USAGE_ERROR = 2
+OWNER_ONLY = 0o600
+
 
 class TestDurations:
     @pytest.mark.parametrize(("text", "expected"), [
@@ -78,7 +81,7 @@ class TestInput:
     def test_unknown_service_is_refused_before_sending(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("WANQING_DATA_DIR", str(tmp_path))
         result = CliRunner().invoke(app, ["send", "nosuch", "ApproveRetirement", "--json", "{}"])
-        assert result.exit_code == 2
+        assert result.exit_code == USAGE_ERROR
         assert "unknown service 'nosuch'" in result.output
 
     def test_without_a_platform_the_error_says_how_to_start_one(
@@ -87,7 +90,7 @@ class TestInput:
         monkeypatch.setenv("WANQING_DATA_DIR", str(tmp_path))
         monkeypatch.delenv("WANQING_NATS_URL", raising=False)
         result = CliRunner().invoke(app, ["query", "care", "GetRetireeFacts", "--json", "{}"])
-        assert result.exit_code == 2
+        assert result.exit_code == USAGE_ERROR
         assert "wanqing up" in result.output
 
     def test_clock_set_reads_iso_times_as_utc_unless_told(self) -> None:
@@ -109,16 +112,16 @@ class TestEventLine:
 
 class TestStateFile:
     def test_env_urls_win_over_the_state_file(self, tmp_path: Path) -> None:
-        state.write_state(tmp_path, state.PlatformState("nats://file", "postgresql://file", os.getpid(), True))
+        state.write_state(tmp_path, state.PlatformState("nats://file", "postgresql://file", os.getpid(), embedded=True))
         settings = Settings(data_dir=tmp_path, nats_url="nats://env", database_url="")
         assert state.nats_url(settings) == "nats://env"
         assert state.database_url(settings) == "postgresql://file"
 
     def test_is_private_to_its_owner(self, tmp_path: Path) -> None:
-        path = state.write_state(tmp_path, state.PlatformState("n", "d", os.getpid(), True))
-        assert path.stat().st_mode & 0o777 == 0o600
+        path = state.write_state(tmp_path, state.PlatformState("n", "d", os.getpid(), embedded=True))
+        assert path.stat().st_mode & 0o777 == OWNER_ONLY
 
     def test_a_file_left_by_a_dead_supervisor_is_ignored(self, tmp_path: Path) -> None:
-        state.write_state(tmp_path, state.PlatformState("nats://old", "postgresql://old", 2**22 + 12345, True))
+        state.write_state(tmp_path, state.PlatformState("nats://old", "postgresql://old", 2**22 + 12345, embedded=True))
         with pytest.raises(state.PlatformNotFoundError):
             state.nats_url(Settings(data_dir=tmp_path, nats_url=""))

@@ -18,6 +18,8 @@ import pytest
 APPROVAL = {"unit": "U0001", "document_number": "区人社〔2026〕12号", "approved_on": "2026-11-01",
             "retirement_date": "2026-11-30", "category": "cadre"}
 
+OWNER_ONLY = 0o600
+
 
 def cli_env(data_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WANQING_")}
@@ -25,7 +27,7 @@ def cli_env(data_dir: Path) -> dict[str, str]:
 
 
 def wanqing(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "wanqing", *args], env=cli_env(data_dir),  # noqa: S603
+    return subprocess.run([sys.executable, "-m", "wanqing", *args], env=cli_env(data_dir),
                           capture_output=True, text=True, timeout=30, check=False)
 
 
@@ -58,7 +60,7 @@ def test_up_serves_a_command_end_to_end_and_stops_cleanly(tmp_path: Path) -> Non
     data_dir = tmp_path / "wanqing"
     log = tmp_path / "up.log"
     with log.open("wb") as out:
-        up = subprocess.Popen([sys.executable, "-m", "wanqing", "up"], env=cli_env(data_dir),  # noqa: S603
+        up = subprocess.Popen([sys.executable, "-m", "wanqing", "up"], env=cli_env(data_dir),
                               stdout=out, stderr=subprocess.STDOUT)
     children: list[psutil.Process] = []
     try:
@@ -68,7 +70,7 @@ def test_up_serves_a_command_end_to_end_and_stops_cleanly(tmp_path: Path) -> Non
         names = {c.name() for c in children}
         assert "nats-server" in names
         assert "postgres" in names
-        assert (data_dir / "master.key").stat().st_mode & 0o777 == 0o600
+        assert (data_dir / "master.key").stat().st_mode & 0o777 == OWNER_ONLY
 
         retiree_id = str(uuid.uuid4())
         sent = wanqing(data_dir, "send", "profiles", "ApproveRetirement",

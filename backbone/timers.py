@@ -22,7 +22,7 @@ RETRY_AFTER = timedelta(minutes=1)
 TimerHandler = Callable[[asyncpg.Connection, str, dict[str, Any], datetime], Awaitable[None]]
 
 
-async def schedule(
+async def schedule(  # noqa: PLR0913, PLR0917 - a timer is these six things
     conn: asyncpg.Connection, schema: str, timer_id: str, kind: str, due_at: datetime, payload: dict[str, Any]
 ) -> None:
     """Idempotent by timer_id: rescheduling the same id moves it and re-arms it."""
@@ -63,7 +63,7 @@ class Ticker:
         while not stop.is_set():
             try:
                 await self.fire_due()
-            except Exception:  # noqa: BLE001 - the ticker must outlive any one bad tick
+            except Exception:  # the ticker must outlive any one bad tick (logged with its traceback)
                 log.exception("ticker_failed", service=self._service)
             with suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(stop.wait(), self._interval)

@@ -49,9 +49,10 @@ class RunningPlatform:
                     t.result()
             try:
                 await self.query(name, "__ping__", {})
-                return
             except (nats.errors.NoRespondersError, nats.errors.TimeoutError):
                 await asyncio.sleep(0.05)
+            else:
+                return
         raise TimeoutError(f"{name} did not come up")
 
     async def close(self) -> None:

@@ -98,7 +98,9 @@ class TestNoPlaintextAtRest:
         async with pool.acquire() as conn:
             pending = await to_new_event(conn, ring, event, "U0001", datetime.now(UTC))
             await store.append(conn, f"retiree-{rid}", 0, [pending], meta())
-            raw_rows = await conn.fetch(f"SELECT envelope::text AS t, convert_from(envelope,'UTF8') AS j FROM {schema}.events")
+            raw_rows = await conn.fetch(
+                f"SELECT envelope::text AS t, convert_from(envelope,'UTF8') AS j FROM {schema}.events"
+            )
         table_bytes = "".join(r["t"] + r["j"] for r in raw_rows)
         assert PHONE not in table_bytes
         assert ADDRESS not in table_bytes

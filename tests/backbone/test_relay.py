@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import asyncpg
 from nats.js import JetStreamContext
@@ -66,10 +67,8 @@ class TestRelay:
         store = await make_store(pool, schema)
         await fill(pool, store, 30)
         dying = Relay(dsn=database_url, store=StoreThatDiesBeforeCheckpoint(schema), service="profiles", js=js)
-        try:
+        with contextlib.suppress(CrashAfterPublish):
             await dying.run(asyncio.Event())
-        except CrashAfterPublish:
-            pass
         assert await stream_messages(js) == 30  # published, but the checkpoint never moved  # noqa: PLR2004
         async with pool.acquire() as conn:
             assert await store.read_checkpoint(conn, CHECKPOINT) == Checkpoint()

@@ -93,7 +93,7 @@ class TestCommitSafeTailing:
                     await tx.start()
                     await store.append(conn, f"w{w}-{i % 3}-{uuid.uuid4().hex[:6]}", 0, [ev], meta())
                     await asyncio.sleep(rng.random() * 0.02)  # hold the transaction open: commit order shuffles
-                    if rng.random() < 0.1:
+                    if rng.random() < 0.1:  # noqa: PLR2004
                         await tx.rollback()
                         continue
                     await tx.commit()

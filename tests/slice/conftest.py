@@ -12,7 +12,9 @@ from wanqing.embedded import EmbeddedNats
 
 
 @pytest.fixture
-async def platform(nats_server: EmbeddedNats, js: JetStreamContext, database_url: str) -> AsyncIterator[RunningPlatform]:
+async def platform(
+    nats_server: EmbeddedNats, js: JetStreamContext, database_url: str,
+) -> AsyncIterator[RunningPlatform]:
     running = RunningPlatform(nats_server.url, database_url)
     await running.start(
         (profiles_app.NAME, profiles_app.MIGRATIONS, profiles_app.build, True),

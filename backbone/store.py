@@ -123,26 +123,50 @@ class EventStore:
     ) -> list[Recorded]:
         """Append to one stream in the caller's transaction; ConcurrencyConflict if it moved."""
         recorded_at = datetime.now(UTC)
-        out: list[Recorded] = []
+        if len(events) == 1 and not conn.is_in_transaction():
+            # The one INSERT ... SELECT is atomic by itself: run it as one autocommit statement, one round trip
+            # instead of three (BEGIN, INSERT, COMMIT); same checks, same result, same single commit.
+            return [
+                await self._append_event(
+                    conn, stream_id=stream_id, expected_version=expected_version, version=expected_version + 1,
+                    ev=events[0], recorded_at=recorded_at, meta=meta,
+                )
+            ]
         async with conn.transaction():
-            for i, ev in enumerate(events):
-                version = expected_version + i + 1
-                env = canonical(_envelope(ev, stream_id, version, recorded_at, meta))
-                try:
-                    position = await conn.fetchval(
-                        self._append_one,
-                        ev.event_id, stream_id, version, ev.type, ev.schema_version, ev.unit,
-                        ev.occurred_at, recorded_at, meta.correlation_id, meta.causation_id, meta.actor.user, env,
-                    )
-                except asyncpg.UniqueViolationError as exc:
-                    if "event_id" in (exc.constraint_name or ""):
-                        raise
-                    raise ConcurrencyConflict(stream_id, expected_version, "a newer version exists") from exc
-                if position is None:
-                    reason = await self._why_refused(conn, stream_id, version)
-                    raise ConcurrencyConflict(stream_id, expected_version, reason)
-                out.append(Recorded(ev.event_id, stream_id, version, position))
-        return out
+            return [
+                await self._append_event(
+                    conn, stream_id=stream_id, expected_version=expected_version, version=expected_version + i + 1,
+                    ev=ev, recorded_at=recorded_at, meta=meta,
+                )
+                for i, ev in enumerate(events)
+            ]
+
+    async def _append_event(  # noqa: PLR0913
+        self,
+        conn: asyncpg.Connection,
+        *,
+        stream_id: str,
+        expected_version: int,
+        version: int,
+        ev: NewEvent,
+        recorded_at: datetime,
+        meta: Metadata,
+    ) -> Recorded:
+        env = canonical(_envelope(ev, stream_id, version, recorded_at, meta))
+        try:
+            position = await conn.fetchval(
+                self._append_one,
+                ev.event_id, stream_id, version, ev.type, ev.schema_version, ev.unit,
+                ev.occurred_at, recorded_at, meta.correlation_id, meta.causation_id, meta.actor.user, env,
+            )
+        except asyncpg.UniqueViolationError as exc:
+            if "event_id" in (exc.constraint_name or ""):
+                raise
+            raise ConcurrencyConflict(stream_id, expected_version, "a newer version exists") from exc
+        if position is None:
+            reason = await self._why_refused(conn, stream_id, version)
+            raise ConcurrencyConflict(stream_id, expected_version, reason)
+        return Recorded(ev.event_id, stream_id, version, position)
 
     async def _why_refused(self, conn: asyncpg.Connection, stream_id: str, version: int) -> str:
         current = await self.stream_version(conn, stream_id)

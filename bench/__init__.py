@@ -1,0 +1,1 @@
+"""Benchmarks that measure the runtime against raw asyncpg / nats-py baselines on this machine."""

@@ -37,12 +37,15 @@ class CommandContext:
     now: datetime
     meta: Metadata
     recorded: list[Recorded] = field(default_factory=list)
+    # What was appended, as stored (sensitive fields sealed): inline projections read these.
+    appended: list[tuple[NewEvent, Recorded]] = field(default_factory=list)
 
     async def record(self, stream_id: str, expected_version: int, events: Sequence[Event], unit: str) -> Accepted:
         """Seal sensitive fields, append to the stream with the expected version, and build the reply."""
         pending = [await to_new_event(self.conn, self.keyring, ev, unit, self.now) for ev in events]
         recorded = await self.store.append(self.conn, stream_id, expected_version, pending, self.meta)
         self.recorded.extend(recorded)
+        self.appended.extend(zip(pending, recorded, strict=True))
         return Accepted(
             stream_id=stream_id,
             version=expected_version + len(recorded),

@@ -8,6 +8,8 @@ verifies.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import os
 from collections import OrderedDict
 
@@ -51,6 +53,8 @@ class Keyring:
     def __init__(self, schema: str, master_key: bytes, cache_size: int = 10_000) -> None:
         self._t = f"{quote_ident(schema)}.person_keys"
         self._master = AESGCM(master_key)
+        # A separate key for blind indexes (find a person by ID number without storing the number).
+        self._index_key = hmac.new(master_key, b"wanqing:blind-index:v1", hashlib.sha256).digest()
         self._cache: OrderedDict[str, bytes] = OrderedDict()
         self._cache_size = cache_size
 
@@ -133,6 +137,10 @@ class Keyring:
             person_id,
         )
         return done is not None
+
+    def blind_index(self, value: str) -> bytes:
+        """A keyed hash: equal values match, the value cannot be recovered without the master key."""
+        return hmac.new(self._index_key, value.encode(), hashlib.sha256).digest()
 
     def forget(self, person_id: str) -> None:
         """Drop a cached key (another replica may have erased it)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
@@ -28,7 +29,7 @@ def quote_ident(name: str) -> str:
     return '"' + name + '"'
 
 
-def row_to_json(row: asyncpg.Record) -> dict[str, Any]:
+def row_to_json(row: Mapping[str, Any]) -> dict[str, Any]:
     """A read-model row as JSON-ready values (dates as ISO strings, UUIDs as text)."""
     out: dict[str, Any] = {}
     for key, value in row.items():

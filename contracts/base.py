@@ -66,7 +66,8 @@ class Accepted(Message):
     stream_id: str
     version: int
     event_ids: tuple[UUID, ...]
-    duplicate: bool = False
+    # Counts and notes of a batch command (e.g. rows imported and skipped); None for ordinary commands.
+    summary: dict[str, Any] | None = None
 
 
 class Refused(Message):

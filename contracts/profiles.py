@@ -1,20 +1,35 @@
-"""The profiles service's language: the retiree archive (退休人员档案)."""
+"""The profiles service's language: units, staff and the retiree archive (退休人员档案).
+
+Fields listed in an event's SENSITIVE are sealed with the person's key before they are stored or published;
+on the bus they are `wqenc:v1:` strings that only profiles can open.
+"""
 
 from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import Field
 
-from contracts.base import Command, Event, Query
+from contracts.base import Command, Event, Message, Query, Role
 
 SERVICE = "profiles"
 
 UnitCode = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
-DocumentNumber = Annotated[str, Field(min_length=1, max_length=100)]
+Text = Annotated[str, Field(min_length=1, max_length=200)]
+LongText = Annotated[str, Field(min_length=1, max_length=2000)]
+PersonName = Annotated[str, Field(min_length=1, max_length=50)]
+Phone = Annotated[str, Field(min_length=5, max_length=20, pattern=r"^[0-9+\- ]+$")]
+
+
+class UnitKind(StrEnum):
+    DISTRICT = "district"  # 区 (the district itself)
+    BUREAU = "bureau"  # 局委
+    TOWN = "town"  # 镇
+    SUBDISTRICT = "subdistrict"  # 街道办事处
+    ENTERPRISE = "enterprise"  # 企业
 
 
 class RetireeCategory(StrEnum):
@@ -22,44 +37,527 @@ class RetireeCategory(StrEnum):
     WORKER = "worker"  # 工人 / 工勤人员
 
 
+class Sex(StrEnum):
+    MALE = "male"
+    FEMALE = "female"
+
+
+class RetireeStatus(StrEnum):
+    PLANNED = "planned"  # 临退休
+    RETIRED = "retired"  # 已退休
+    DECEASED = "deceased"  # 已去世
+
+
+class RiskTier(StrEnum):
+    NORMAL = "normal"
+    HIGH = "high"  # 80+, living alone or seriously ill: monthly contact
+
+
+class Severity(StrEnum):
+    ORDINARY = "ordinary"
+    SERIOUS = "serious"  # 重病
+    CRITICAL = "critical"  # 病危
+
+
+class FamilyEmergencyKind(StrEnum):
+    BEREAVEMENT = "bereavement"  # 亲属去世
+    SERIOUS_ILLNESS = "serious_illness"  # 家人重病
+    ACCIDENT = "accident"  # 意外事故
+    DISASTER = "disaster"  # 灾害
+    OTHER = "other"
+
+
+class BranchRole(StrEnum):
+    MEMBER = "member"
+    SECRETARY = "secretary"  # 支部书记
+    DEPUTY_SECRETARY = "deputy_secretary"
+    COMMITTEE_MEMBER = "committee_member"
+
+
+class Willingness(StrEnum):
+    WILLING = "willing"
+    OCCASIONAL = "occasional"
+    PAUSED = "paused"
+
+
 def retiree_stream(retiree_id: UUID) -> str:
     return f"retiree-{retiree_id}"
 
 
-# ---- commands ----
+def unit_stream(code: str) -> str:
+    return f"unit-{code}"
 
 
-class ApproveRetirement(Command):
+def staff_stream(user: str) -> str:
+    return f"staff-{user}"
+
+
+# ======================================================================== units and staff
+
+
+class RegisterUnit(Command):
+    code: UnitCode
+    name: Text
+    kind: UnitKind
+    parent: UnitCode | None = None
+
+
+class UnitRegistered(Event):
+    type: Literal["UnitRegistered"] = "UnitRegistered"
+    code: str
+    name: str
+    kind: UnitKind
+    parent: str | None
+
+
+class RegisterStaff(Command):
+    user: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")]
+    name: PersonName
+    role: Role
+    unit: UnitCode
+    phone: Phone | None = None
+    email: Annotated[str, Field(max_length=200, pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
+
+
+class StaffRegistered(Event):
+    """Staff contact details are work contacts, not retirees' personal data: they stay readable."""
+
+    type: Literal["StaffRegistered"] = "StaffRegistered"
+    user: str
+    name: str
+    role: Role
+    unit: str
+    phone: str | None
+    email: str | None
+
+
+class DeactivateStaff(Command):
+    user: str
+
+
+class StaffDeactivated(Event):
+    type: Literal["StaffDeactivated"] = "StaffDeactivated"
+    user: str
+    unit: str
+
+
+class SetCareContact(Command):
+    """The unit's default assignee of care tasks (默认关怀联系人)."""
+
+    unit: UnitCode
+    user: str
+
+
+class CareContactSet(Event):
+    type: Literal["CareContactSet"] = "CareContactSet"
+    unit: str
+    user: str
+
+
+# ======================================================================== retiree commands
+
+
+class RetireeCommand(Command):
+    retiree_id: UUID
+
+
+class RegisterRetiree(RetireeCommand):
+    """Enter a person into the archive: before retirement (planned) or, on import, already retired."""
+
+    name: PersonName
+    id_number: Annotated[str, Field(min_length=15, max_length=40)]
+    unit: UnitCode
+    category: RetireeCategory | None = None
+    retirement_date: date | None = None
+    already_retired: bool = False
+    phone: Phone | None = None
+    address: Text | None = None
+    party_joined_on: date | None = None
+
+
+class PlanRetirement(RetireeCommand):
+    planned_date: date
+
+
+class ApproveRetirement(RetireeCommand):
     """退休文件印发或批复: the approval everything else hangs on."""
 
-    retiree_id: UUID
     unit: UnitCode
-    document_number: DocumentNumber
+    document_number: Annotated[str, Field(min_length=1, max_length=100)]
     approved_on: date
     retirement_date: date
     category: RetireeCategory
 
 
-# ---- events ----
+class UpdateProfile(RetireeCommand):
+    """Only the fields given change; at least one must be given."""
+
+    phone: Phone | None = None
+    address: Text | None = None
+    emergency_contact: Text | None = None
+    living_alone: bool | None = None
+    risk_tier: RiskTier | None = None
+    bank_account: Annotated[str, Field(min_length=4, max_length=40)] | None = None
 
 
-class RetirementApproved(Event):
-    type: Literal["RetirementApproved"] = "RetirementApproved"
+class RecordHospitalization(RetireeCommand):
+    hospital: Text
+    admitted_on: date
+    severity: Severity = Severity.SERIOUS
+    diagnosis: LongText | None = None
+
+
+class RecordDischarge(RetireeCommand):
+    discharged_on: date
+
+
+class ReportFamilyEmergency(RetireeCommand):
+    kind: FamilyEmergencyKind
+    description: LongText
+    happened_on: date
+
+
+class ReportHardship(RetireeCommand):
+    description: LongText
+    amount_requested: Annotated[int, Field(ge=0, le=10_000_000)] | None = None  # yuan
+
+
+class RecordHealthExam(RetireeCommand):
+    examined_on: date
+    summary: LongText
+
+
+class RecordPartyMembership(RetireeCommand):
+    joined_on: date
+    branch: Text
+
+
+class AssignPartyBranch(RetireeCommand):
+    branch: Text
+    role: BranchRole = BranchRole.MEMBER
+
+
+class RegisterCommunity(RetireeCommand):
+    """到居住地社区报到 (two-way management, two-way service)."""
+
+    community: Text
+    registered_on: date
+
+
+class JoinInterestGroup(RetireeCommand):
+    group: Text
+
+
+class LeaveInterestGroup(RetireeCommand):
+    group: Text
+
+
+class JoinTalentPool(RetireeCommand):
+    skills: Annotated[list[Annotated[str, Field(min_length=1, max_length=50)]], Field(min_length=1, max_length=20)]
+    domains: list[Annotated[str, Field(min_length=1, max_length=50)]] = Field(default_factory=list, max_length=20)
+    willingness: Willingness = Willingness.WILLING
+
+
+class ReviewTalent(RetireeCommand):
+    willingness: Willingness
+    fit_for_service: bool
+    note: Text | None = None
+
+
+class LeaveTalentPool(RetireeCommand):
+    reason: Text | None = None
+
+
+class RecognizeExemplary(RetireeCommand):
+    title: Text
+    citation: LongText | None = None
+    recognized_on: date
+
+
+class RecordSurvivor(RetireeCommand):
+    survivor_name: PersonName
+    relation: Annotated[str, Field(min_length=1, max_length=20)]  # 配偶 / 子女 ...
+    phone: Phone | None = None
+    address: Text | None = None
+
+
+class TransferRetiree(RetireeCommand):
+    to_unit: UnitCode
+    effective_on: date
+    reason: Text | None = None
+
+
+class RecordDeath(RetireeCommand):
+    died_on: date
+
+
+class ErasePersonalData(RetireeCommand):
+    reason: Text
+
+
+class RosterRow(Message):
+    """One person of an imported roster (退休人员花名册), already normalised by the importer."""
+
+    row: Annotated[int, Field(ge=1)]
     retiree_id: UUID
+    name: PersonName
+    id_number: Annotated[str, Field(min_length=15, max_length=40)]
+    retirement_date: date
+    category: RetireeCategory | None = None
+    phone: Phone | None = None
+    address: Text | None = None
+    party_joined_on: date | None = None
+
+
+class ImportRoster(Command):
+    """A batch of an imported spreadsheet; people already in the archive (same ID number) are skipped."""
+
+    unit: UnitCode
+    source: Annotated[str, Field(min_length=1, max_length=300)]
+    rows: Annotated[list[RosterRow], Field(min_length=1, max_length=2000)]
+
+
+# ======================================================================== retiree events
+
+
+class PersonEvent(Event):
+    PERSON_FIELD: ClassVar[str | None] = "retiree_id"
+    retiree_id: UUID
+
+
+class RetireeRegistered(PersonEvent):
+    type: Literal["RetireeRegistered"] = "RetireeRegistered"
+    SENSITIVE: ClassVar[tuple[str, ...]] = ("name", "id_number", "phone", "address")
+    name: str
+    sex: Sex
+    birth_date: date
+    unit: str
+    category: RetireeCategory | None
+    status: RetireeStatus
+    retirement_date: date | None
+    id_number: str
+    phone: str | None
+    address: str | None
+
+
+class RetirementPlanned(PersonEvent):
+    type: Literal["RetirementPlanned"] = "RetirementPlanned"
+    unit: str
+    planned_date: date
+
+
+class RetirementApproved(PersonEvent):
+    type: Literal["RetirementApproved"] = "RetirementApproved"
+    SENSITIVE: ClassVar[tuple[str, ...]] = ("name",)
     unit: str
     document_number: str
     approved_on: date
     retirement_date: date
     category: RetireeCategory
+    # Repeated here so consumers (ceremony, notify) need no other event to address the person.
+    name: str | None = None
 
 
-# ---- queries ----
+class ProfileUpdated(PersonEvent):
+    type: Literal["ProfileUpdated"] = "ProfileUpdated"
+    SENSITIVE: ClassVar[tuple[str, ...]] = ("phone", "address", "emergency_contact", "bank_account")
+    changed: list[str]
+    phone: str | None = None
+    address: str | None = None
+    emergency_contact: str | None = None
+    living_alone: bool | None = None
+    risk_tier: RiskTier | None = None
+    bank_account: str | None = None
+
+
+class MemberHospitalized(PersonEvent):
+    type: Literal["MemberHospitalized"] = "MemberHospitalized"
+    SENSITIVE: ClassVar[tuple[str, ...]] = ("hospital", "diagnosis")
+    unit: str
+    admitted_on: date
+    severity: Severity
+    hospital: str
+    diagnosis: str | None = None
+
+
+class MemberDischarged(PersonEvent):
+    type: Literal["MemberDischarged"] = "MemberDischarged"
+    unit: str
+    admitted_on: date
+    discharged_on: date
+
+
+class FamilyEmergencyReported(PersonEvent):
+    type: Literal["FamilyEmergencyReported"] = "FamilyEmergencyReported"
+    SENSITIVE: ClassVar[tuple[str, ...]] = ("description",)
+    unit: str
+    kind: FamilyEmergencyKind
+    happened_on: date
+    description: str
+
+
+class HardshipReported(PersonEvent):
+    type: Literal["HardshipReported"] = "HardshipReported"
+    SENSITIVE: ClassVar[tuple[str, ...]] = ("description",)
+    unit: str
+    description: str
+    amount_requested: int | None = None
+
+
+class HealthExamRecorded(PersonEvent):
+    type: Literal["HealthExamRecorded"] = "HealthExamRecorded"
+    SENSITIVE: ClassVar[tuple[str, ...]] = ("summary",)
+    unit: str
+    examined_on: date
+    summary: str
+
+
+class PartyMembershipRecorded(PersonEvent):
+    type: Literal["PartyMembershipRecorded"] = "PartyMembershipRecorded"
+    joined_on: date
+    branch: str
+
+
+class PartyBranchAssigned(PersonEvent):
+    type: Literal["PartyBranchAssigned"] = "PartyBranchAssigned"
+    branch: str
+    role: BranchRole
+
+
+class CommunityRegistered(PersonEvent):
+    type: Literal["CommunityRegistered"] = "CommunityRegistered"
+    community: str
+    registered_on: date
+
+
+class InterestGroupJoined(PersonEvent):
+    type: Literal["InterestGroupJoined"] = "InterestGroupJoined"
+    group: str
+
+
+class InterestGroupLeft(PersonEvent):
+    type: Literal["InterestGroupLeft"] = "InterestGroupLeft"
+    group: str
+
+
+class TalentPoolJoined(PersonEvent):
+    type: Literal["TalentPoolJoined"] = "TalentPoolJoined"
+    skills: list[str]
+    domains: list[str]
+    willingness: Willingness
+    joined_on: date
+
+
+class TalentPoolReviewed(PersonEvent):
+    type: Literal["TalentPoolReviewed"] = "TalentPoolReviewed"
+    willingness: Willingness
+    fit_for_service: bool
+    reviewed_on: date
+    note: str | None = None
+
+
+class TalentPoolLeft(PersonEvent):
+    type: Literal["TalentPoolLeft"] = "TalentPoolLeft"
+    reason: str | None = None
+
+
+class ExemplaryRecognized(PersonEvent):
+    type: Literal["ExemplaryRecognized"] = "ExemplaryRecognized"
+    title: str
+    recognized_on: date
+    citation: str | None = None
+
+
+class SurvivorRecorded(PersonEvent):
+    """遗属: kept in festival care after the retiree's death (practice)."""
+
+    type: Literal["SurvivorRecorded"] = "SurvivorRecorded"
+    SENSITIVE: ClassVar[tuple[str, ...]] = ("survivor_name", "phone", "address")
+    unit: str
+    survivor_name: str
+    relation: str
+    phone: str | None = None
+    address: str | None = None
+
+
+class RetireeTransferred(PersonEvent):
+    type: Literal["RetireeTransferred"] = "RetireeTransferred"
+    from_unit: str
+    to_unit: str
+    effective_on: date
+    reason: str | None = None
+
+
+class MemberDeceased(PersonEvent):
+    type: Literal["MemberDeceased"] = "MemberDeceased"
+    unit: str
+    died_on: date
+
+
+class PersonalDataErased(PersonEvent):
+    """The person's key was destroyed: every sealed field of theirs is unreadable from now on."""
+
+    type: Literal["PersonalDataErased"] = "PersonalDataErased"
+    reason: str
+
+
+# ======================================================================== queries
 
 
 class GetRetiree(Query):
     retiree_id: UUID
+    # Sensitive fields are opened only when asked, with a purpose; every such read is recorded.
+    reveal: list[Literal["id_number", "phone", "address", "emergency_contact", "bank_account", "hospital",
+                         "survivor"]] = Field(
+        default_factory=list
+    )
+    purpose: Annotated[str, Field(max_length=200)] | None = None
 
 
-COMMANDS: tuple[type[Command], ...] = (ApproveRetirement,)
-EVENTS: tuple[type[Event], ...] = (RetirementApproved,)
-QUERIES: tuple[type[Query], ...] = (GetRetiree,)
+class ListRetirees(Query):
+    unit: UnitCode
+    status: RetireeStatus | None = None
+    min_age: Annotated[int, Field(ge=0, le=130)] | None = None
+    max_age: Annotated[int, Field(ge=0, le=130)] | None = None
+    party_member: bool | None = None
+    hospitalized: bool | None = None
+    risk_tier: RiskTier | None = None
+    talent_skill: Annotated[str, Field(max_length=50)] | None = None
+    limit: Annotated[int, Field(ge=1, le=1000)] = 100
+    offset: Annotated[int, Field(ge=0)] = 0
+
+
+class CountRetireesPerUnit(Query):
+    pass
+
+
+class ListUnits(Query):
+    pass
+
+
+class ListStaff(Query):
+    unit: UnitCode | None = None
+
+
+class ListReadAccess(Query):
+    retiree_id: UUID | None = None
+    user: str | None = None
+    limit: Annotated[int, Field(ge=1, le=1000)] = 100
+
+
+COMMANDS: tuple[type[Command], ...] = (
+    RegisterUnit, RegisterStaff, DeactivateStaff, SetCareContact,
+    RegisterRetiree, PlanRetirement, ApproveRetirement, UpdateProfile, RecordHospitalization, RecordDischarge,
+    ReportFamilyEmergency, ReportHardship, RecordHealthExam, RecordPartyMembership, AssignPartyBranch,
+    RegisterCommunity, JoinInterestGroup, LeaveInterestGroup, JoinTalentPool, ReviewTalent, LeaveTalentPool,
+    RecognizeExemplary, RecordSurvivor, TransferRetiree, RecordDeath, ErasePersonalData, ImportRoster,
+)
+EVENTS: tuple[type[Event], ...] = (
+    UnitRegistered, StaffRegistered, StaffDeactivated, CareContactSet,
+    RetireeRegistered, RetirementPlanned, RetirementApproved, ProfileUpdated, MemberHospitalized, MemberDischarged,
+    FamilyEmergencyReported, HardshipReported, HealthExamRecorded, PartyMembershipRecorded, PartyBranchAssigned,
+    CommunityRegistered, InterestGroupJoined, InterestGroupLeft, TalentPoolJoined, TalentPoolReviewed,
+    TalentPoolLeft, ExemplaryRecognized, SurvivorRecorded, RetireeTransferred, MemberDeceased, PersonalDataErased,
+)
+QUERIES: tuple[type[Query], ...] = (GetRetiree, ListRetirees, CountRetireesPerUnit, ListUnits, ListStaff,
+                                    ListReadAccess)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import date
 from typing import Any
 
 import asyncpg
+
+from services.profiles.id_number import make_id_number
 
 from tests.services_harness import RunningPlatform
 
@@ -25,19 +28,33 @@ def approval(retiree_id: uuid.UUID | None = None, **overrides: Any) -> dict[str,
 
 
 async def event_count(database_url: str) -> int:
+    """Events about retirees (the unit and person set up by `registered` are not counted)."""
     conn = await asyncpg.connect(database_url)
     try:
-        return int(await conn.fetchval("SELECT count(*) FROM profiles.events"))
+        return int(await conn.fetchval(
+            "SELECT count(*) FROM profiles.events WHERE type NOT IN ('UnitRegistered', 'RetireeRegistered')"))
     finally:
         await conn.close()
 
 
+async def registered(platform: RunningPlatform, retiree_id: uuid.UUID | None = None) -> uuid.UUID:
+    """Unit U0007 and a person in the archive: approval needs both."""
+    rid = retiree_id or uuid.uuid4()
+    await platform.send("profiles", "RegisterUnit", {"code": "U0007", "name": "区财政局", "kind": "bureau"})
+    reply = await platform.send("profiles", "RegisterRetiree", {
+        "retiree_id": str(rid), "name": "张建国", "id_number": make_id_number("110105", date(1966, 5, 4), 13),
+        "unit": "U0007",
+    })
+    assert reply["ok"], reply
+    return rid
+
+
 class TestApproveRetirement:
     async def test_approval_is_recorded_and_care_records_it_once(self, platform: RunningPlatform) -> None:
-        rid = uuid.uuid4()
+        rid = await registered(platform)
         reply = await platform.send("profiles", "ApproveRetirement", approval(rid))
         assert reply["ok"] is True
-        assert reply["version"] == 1
+        assert reply["version"] == 2  # noqa: PLR2004 - after RetireeRegistered
         assert len(reply["event_ids"]) == 1
 
         async def facts() -> dict[str, Any] | None:
@@ -52,8 +69,9 @@ class TestApproveRetirement:
     async def test_the_same_command_id_twice_has_one_effect_and_the_same_reply(
         self, platform: RunningPlatform, database_url: str
     ) -> None:
+        rid = await registered(platform)
         body = {"command_id": str(uuid.uuid4()), "actor": {"user": "u", "role": "district_office",
-                                                            "unit": "DISTRICT"}, **approval()}
+                                                            "unit": "DISTRICT"}, **approval(rid)}
         raw = json.dumps(body).encode()
         first = await platform.send_raw("profiles", "ApproveRetirement", raw)
         second = await platform.send_raw("profiles", "ApproveRetirement", raw)
@@ -62,7 +80,7 @@ class TestApproveRetirement:
         assert await event_count(database_url) == 1
 
     async def test_approving_twice_with_new_command_ids_is_a_conflict(self, platform: RunningPlatform) -> None:
-        rid = uuid.uuid4()
+        rid = await registered(platform)
         assert (await platform.send("profiles", "ApproveRetirement", approval(rid)))["ok"]
         again = await platform.send("profiles", "ApproveRetirement", approval(rid))
         assert again["ok"] is False
@@ -107,7 +125,8 @@ class TestBadCommands:
     async def test_approval_dated_in_the_future_is_refused(
         self, platform: RunningPlatform, database_url: str
     ) -> None:
-        reply = await platform.send("profiles", "ApproveRetirement", approval(approved_on="2999-01-01"))
+        rid = await registered(platform)
+        reply = await platform.send("profiles", "ApproveRetirement", approval(rid, approved_on="2999-01-01"))
         assert (reply["ok"], reply["code"]) == (False, "validation")
         assert "future" in reply["message"]
         assert await event_count(database_url) == 0

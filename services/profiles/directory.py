@@ -1,0 +1,105 @@
+"""Units and staff (单位与经办人): pure deciders for the district's directory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from contracts.base import Actor, Event, Role
+from contracts.errors import conflict, forbidden, not_found, refused
+from contracts.profiles import (
+    CareContactSet, DeactivateStaff, RegisterStaff, RegisterUnit, SetCareContact, StaffDeactivated,
+    StaffRegistered, UnitKind, UnitRegistered,
+)
+
+
+@dataclass(frozen=True)
+class Unit:
+    version: int = 0
+    exists: bool = False
+    kind: UnitKind | None = None
+
+
+@dataclass(frozen=True)
+class Staff:
+    version: int = 0
+    exists: bool = False
+    active: bool = False
+    unit: str | None = None
+
+
+def evolve_unit(state: Unit, event: Event) -> Unit:
+    if isinstance(event, UnitRegistered):
+        return Unit(version=state.version + 1, exists=True, kind=event.kind)
+    return Unit(version=state.version + 1, exists=state.exists, kind=state.kind)
+
+
+def evolve_staff(state: Staff, event: Event) -> Staff:
+    match event:
+        case StaffRegistered():
+            return Staff(version=state.version + 1, exists=True, active=True, unit=event.unit)
+        case StaffDeactivated():
+            return Staff(version=state.version + 1, exists=True, active=False, unit=state.unit)
+        case _:
+            return Staff(version=state.version + 1, exists=state.exists, active=state.active, unit=state.unit)
+
+
+def _district_only(actor: Actor, what: str) -> None:
+    if actor.role not in (Role.DISTRICT_OFFICE, Role.SYSTEM):
+        raise forbidden(f"only the district office may {what}")
+
+
+def decide_register_unit(cmd: RegisterUnit, state: Unit, parent: Unit | None) -> list[Event]:
+    _district_only(cmd.actor, "register units")
+    if state.exists:
+        raise conflict(f"unit {cmd.code} is already registered")
+    if cmd.kind is UnitKind.DISTRICT:
+        if cmd.parent is not None:
+            raise refused("the district itself has no parent unit", field="parent")
+    elif cmd.parent is not None and (parent is None or not parent.exists):
+        raise refused(f"parent unit {cmd.parent} is not registered", field="parent")
+    if cmd.parent == cmd.code:
+        raise refused("a unit cannot be its own parent", field="parent")
+    return [UnitRegistered(code=cmd.code, name=cmd.name, kind=cmd.kind, parent=cmd.parent)]
+
+
+def _unit_head_or_district(actor: Actor, unit: str, what: str) -> None:
+    if actor.role in (Role.DISTRICT_OFFICE, Role.SYSTEM):
+        return
+    if actor.role is Role.UNIT_HEAD and actor.unit == unit:
+        return
+    raise forbidden(f"only the district office or the head of {unit} may {what}")
+
+
+def decide_register_staff(cmd: RegisterStaff, state: Staff, unit: Unit) -> list[Event]:
+    _unit_head_or_district(cmd.actor, cmd.unit, "register its staff")
+    if state.exists and state.active:
+        raise conflict(f"staff user {cmd.user} is already registered")
+    if not unit.exists:
+        raise refused(f"unit {cmd.unit} is not registered", field="unit")
+    if cmd.role is Role.DISTRICT_OFFICE and unit.kind is not UnitKind.DISTRICT:
+        raise refused("district office staff belong to the district unit", field="role")
+    if cmd.role is Role.SYSTEM:
+        raise refused("the system role is not for people", field="role")
+    return [StaffRegistered(user=cmd.user, name=cmd.name, role=cmd.role, unit=cmd.unit, phone=cmd.phone,
+                            email=cmd.email)]
+
+
+def decide_deactivate_staff(cmd: DeactivateStaff, state: Staff) -> list[Event]:
+    if not state.exists:
+        raise not_found(f"no staff user {cmd.user}")
+    assert state.unit is not None
+    _unit_head_or_district(cmd.actor, state.unit, "deactivate its staff")
+    if not state.active:
+        raise conflict(f"staff user {cmd.user} is already deactivated")
+    return [StaffDeactivated(user=cmd.user, unit=state.unit)]
+
+
+def decide_set_care_contact(cmd: SetCareContact, unit: Unit, staff: Staff) -> list[Event]:
+    _unit_head_or_district(cmd.actor, cmd.unit, "choose its care contact")
+    if not unit.exists:
+        raise not_found(f"unit {cmd.unit} is not registered")
+    if not staff.exists or not staff.active:
+        raise refused(f"{cmd.user} is not an active staff member", field="user")
+    if staff.unit != cmd.unit:
+        raise refused(f"{cmd.user} belongs to {staff.unit}, not {cmd.unit}", field="user")
+    return [CareContactSet(unit=cmd.unit, user=cmd.user)]

@@ -64,7 +64,8 @@ async def ensure_consumer(js: JetStreamContext, spec: ConsumerSpec) -> None:
     except NotFoundError:
         await js.add_consumer(STREAM, config)
         return
-    await js.update_consumer(STREAM, config)
+    # nats-py 2.16 has no update_consumer: the server's create is create-or-update for an existing durable.
+    await js.add_consumer(STREAM, config)
 
 
 class Consumer:

@@ -43,6 +43,17 @@ def wait_for_platform(up: subprocess.Popen[bytes], data_dir: Path, log: Path, se
     pytest.fail(f"wanqing up was not ready within {seconds}s:\n{log.read_text()[-3000:]}")
 
 
+def wait_until_restarted(up: subprocess.Popen[bytes], service: str, log: Path, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        restarted = [c for c in psutil.Process(up.pid).children()
+                     if f"services.{service}" in " ".join(c.cmdline()) and c.status() != psutil.STATUS_ZOMBIE]
+        if restarted:
+            return
+        time.sleep(0.2)
+    pytest.fail(f"{service} was not restarted:\n{log.read_text()[-3000:]}")
+
+
 def eventually_answered(data_dir: Path, *args: str, seconds: float = 15) -> dict[str, Any]:
     deadline = time.monotonic() + seconds
     while True:
@@ -82,6 +93,16 @@ def test_up_serves_a_command_end_to_end_and_stops_cleanly(tmp_path: Path) -> Non
                                     "--json", json.dumps({"retiree_id": retiree_id}))
         assert facts["data"]["applied_events"] == 1
         assert facts["data"]["status"] == "approved"
+
+        # A crashed service is restarted, and comes back with its durable consumer and read model intact.
+        care = next(c for c in children if "services.care" in " ".join(c.cmdline()))
+        care.kill()
+        care.wait(5)
+        wait_until_restarted(up, "care", log)
+        again = eventually_answered(data_dir, "query", "care", "GetRetireeFacts",
+                                    "--json", json.dumps({"retiree_id": retiree_id}))
+        assert again["data"]["applied_events"] == 1
+        children = psutil.Process(up.pid).children(recursive=True)
 
         tail = wanqing(data_dir, "tail", "--from-start", "--limit", "1")
         assert f"retiree-{retiree_id}@1" in tail.stdout

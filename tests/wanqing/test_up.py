@@ -15,6 +15,8 @@ from typing import Any
 import psutil
 import pytest
 
+UNIT = {"code": "U0001", "name": "区财政局", "kind": "bureau"}
+PERSON = {"name": "张建国", "id_number": "110105196605040137", "unit": "U0001"}  # a valid GB 11643 number
 APPROVAL = {"unit": "U0001", "document_number": "区人社〔2026〕12号", "approved_on": "2026-11-01",
             "retirement_date": "2026-11-30", "category": "cadre"}
 
@@ -84,10 +86,11 @@ def test_up_serves_a_command_end_to_end_and_stops_cleanly(tmp_path: Path) -> Non
         assert (data_dir / "master.key").stat().st_mode & 0o777 == OWNER_ONLY
 
         retiree_id = str(uuid.uuid4())
-        sent = wanqing(data_dir, "send", "profiles", "ApproveRetirement",
-                       "--json", json.dumps({"retiree_id": retiree_id, **APPROVAL}))
-        assert sent.returncode == 0, sent.stdout + sent.stderr
-        assert json.loads(sent.stdout)["ok"] is True
+        for command, body in (("RegisterUnit", UNIT), ("RegisterRetiree", {"retiree_id": retiree_id, **PERSON}),
+                              ("ApproveRetirement", {"retiree_id": retiree_id, **APPROVAL})):
+            sent = wanqing(data_dir, "send", "profiles", command, "--json", json.dumps(body))
+            assert sent.returncode == 0, sent.stdout + sent.stderr
+            assert json.loads(sent.stdout)["ok"] is True
 
         facts = eventually_answered(data_dir, "query", "care", "GetRetireeFacts",
                                     "--json", json.dumps({"retiree_id": retiree_id}))
@@ -104,8 +107,8 @@ def test_up_serves_a_command_end_to_end_and_stops_cleanly(tmp_path: Path) -> Non
         assert again["data"]["applied_events"] == 1
         children = psutil.Process(up.pid).children(recursive=True)
 
-        tail = wanqing(data_dir, "tail", "--from-start", "--limit", "1")
-        assert f"retiree-{retiree_id}@1" in tail.stdout
+        tail = wanqing(data_dir, "tail", "--from-start", "--type", "RetirementApproved", "--limit", "1")
+        assert f"retiree-{retiree_id}@2" in tail.stdout
         assert wanqing(data_dir, "verify").returncode == 0
 
         up.send_signal(signal.SIGTERM)

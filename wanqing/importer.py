@@ -1,0 +1,116 @@
+"""`wanqing import retirees`: read an office roster, preview every problem, then send it in batches.
+
+Nothing is written while any row is invalid, unless `skip_invalid`. People already in the archive (same ID
+number) are skipped by profiles, so importing the same file again changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import nats
+from nats.errors import TimeoutError as NatsTimeoutError
+
+from contracts import subjects
+from services.profiles.spreadsheet import Roster, RetireeRecord, read_roster
+from wanqing.messages import NoAnswerError
+
+BATCH_ROWS = 500
+
+
+@dataclass
+class ImportOutcome:
+    roster: Roster
+    written: bool = False
+    imported: int = 0
+    skipped_existing: int = 0
+    refused: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.refused
+
+
+def preview_lines(roster: Roster, path: Path) -> list[str]:
+    """What staff read before anything is written (Chinese, with the rows as Excel shows them)."""
+    valid = roster.valid_records
+    lines = [f"文件 {path.name}：共 {len(roster.records)} 行数据，其中有效 {len(valid)} 行，问题 {len(roster.problems)} 处。"]
+    lines += [f"  说明：{info}" for info in roster.infos]
+    for p in sorted(roster.problems, key=lambda p: (p.row or 0, p.column or "")):
+        where = f"第 {p.row} 行" if p.row is not None else "整个文件"
+        column = f"【{p.column}】" if p.column else ""
+        lines.append(f"  {where}{column}：{p.message_zh}")
+    return lines
+
+
+def to_row(record: RetireeRecord) -> dict[str, Any]:
+    assert record.retirement_date is not None
+    row: dict[str, Any] = {
+        "row": record.row,
+        "retiree_id": str(uuid.uuid4()),
+        "name": record.name,
+        "id_number": record.id_number,
+        "retirement_date": record.retirement_date.isoformat(),
+        "category": record.category,
+        "phone": record.phone,
+        "address": record.address,
+        "party_joined_on": record.party_joined_on.isoformat() if record.party_joined_on else None,
+    }
+    return {k: v for k, v in row.items() if v is not None}
+
+
+async def send_batches(  # noqa: PLR0913
+    nats_url: str, unit: str, source: str, records: list[RetireeRecord], actor: dict[str, Any],
+    outcome: ImportOutcome, progress: Callable[[int], None] | None = None, wait_s: float = 60,
+) -> None:
+    nc = await nats.connect(nats_url, connect_timeout=3, max_reconnect_attempts=3)
+    try:
+        for start in range(0, len(records), BATCH_ROWS):
+            chunk = records[start:start + BATCH_ROWS]
+            body = {"command_id": str(uuid.uuid4()), "actor": actor, "unit": unit, "source": source,
+                    "rows": [to_row(r) for r in chunk]}
+            payload = json.dumps(body, ensure_ascii=False).encode()
+            reply = await _request_with_retry(nc, subjects.command("profiles", "ImportRoster"), payload, wait_s)
+            if not reply["ok"]:
+                outcome.refused.append(reply)
+                return
+            summary = reply.get("summary") or {}
+            outcome.imported += int(summary.get("imported", 0))
+            outcome.skipped_existing += int(summary.get("skipped_existing", 0))
+            outcome.written = True
+            if progress:
+                progress(start + len(chunk))
+    finally:
+        await nc.close()
+
+
+async def _request_with_retry(nc: nats.NATS, subject: str, payload: bytes, wait_s: float) -> dict[str, Any]:
+    """A lost reply is retried with the same command id: profiles answers it once and replays the reply."""
+    for _attempt in range(3):
+        try:
+            msg = await nc.request(subject, payload, timeout=wait_s)
+        except NatsTimeoutError:
+            continue
+        decoded: dict[str, Any] = json.loads(msg.data)
+        return decoded
+    msg_text = f"profiles did not answer on {subject}"
+    raise NoAnswerError(msg_text)
+
+
+async def import_roster(  # noqa: PLR0913
+    path: Path, *, unit: str, nats_url: str | None, actor: dict[str, Any], today: date,
+    dry_run: bool = False, skip_invalid: bool = False, progress: Callable[[int], None] | None = None,
+) -> ImportOutcome:
+    roster = read_roster(path, today)
+    outcome = ImportOutcome(roster)
+    if dry_run or (roster.problems and not skip_invalid) or not roster.valid_records:
+        return outcome
+    assert nats_url is not None
+    await send_batches(nats_url, unit, path.name, roster.valid_records, actor, outcome, progress)
+    return outcome

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.errors import ErrorCode
+
+
+# The district's civil time: "today", birthdays, quiet hours and office mornings are days in China.
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def local_date(moment: datetime) -> date:
+    return moment.astimezone(LOCAL_TZ).date()
 
 
 class Message(BaseModel):

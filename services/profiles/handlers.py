@@ -6,7 +6,7 @@ import asyncpg
 
 from backbone.aggregate import load_state
 from backbone.commands import CommandContext
-from contracts.base import Accepted, Command
+from contracts.base import Accepted, Command, local_date
 from contracts.errors import conflict
 from contracts.profiles import (
     ApproveRetirement, DeactivateStaff, ErasePersonalData, RegisterRetiree, RegisterStaff, RegisterUnit,
@@ -84,7 +84,7 @@ def _named_unit(cmd: Command) -> str | None:
 async def _id_owner(ctx: CommandContext, cmd: RegisterRetiree) -> tuple[bytes | None, object]:
     assert ctx.keyring is not None
     try:
-        value = parse_id_number(cmd.id_number, ctx.now.date()).value
+        value = parse_id_number(cmd.id_number, local_date(ctx.now)).value
     except InvalidIdNumber:
         return None, None  # decide refuses it with the specific reason
     digest = ctx.keyring.blind_index(value)

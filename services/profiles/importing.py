@@ -9,7 +9,7 @@ from datetime import date
 from typing import Any
 
 from backbone.commands import CommandContext, to_new_event
-from contracts.base import Accepted, Event
+from contracts.base import Accepted, Event, local_date
 from contracts.errors import DomainError, ErrorCode, refused
 from contracts.profiles import (
     ImportRoster, PartyMembershipRecorded, RegisterRetiree, RetireeRegistered, RosterRow, retiree_stream,
@@ -38,7 +38,7 @@ async def import_roster(ctx: CommandContext, cmd: ImportRoster) -> Accepted:  # 
                                directory.evolve_unit, Unit())
     if not unit.exists:
         raise refused(f"unit {cmd.unit} is not registered", field="unit")
-    today = ctx.now.date()
+    today = local_date(ctx.now)
     digests: dict[int, bytes] = {}
     problems: list[dict[str, Any]] = []
     for row in cmd.rows:

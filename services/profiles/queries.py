@@ -12,7 +12,7 @@ import asyncpg
 
 from backbone.crypto import ERASED, KeyErased, Keyring
 from backbone.db import row_to_json
-from contracts.base import Actor, Role
+from contracts.base import Actor, Role, local_date
 from contracts.errors import forbidden, not_found, refused
 from contracts.profiles import (
     CountRetireesPerUnit, GetRetiree, ListReadAccess, ListRetirees, ListStaff, ListUnits,
@@ -72,7 +72,7 @@ class ArchiveQueries:
         if q.reveal and not q.purpose:
             raise refused("say why: revealing sensitive fields needs a purpose", field="purpose")
         result = {c: row[c] for c in PLAIN_COLUMNS}
-        result["age"] = _age(row["birth_date"], now.date())
+        result["age"] = _age(row["birth_date"], local_date(now))
         result["name"] = await open_field(conn, self._keyring, q.retiree_id, "name", row["sealed_name"])
         for name in q.reveal:
             if name == "survivor":
@@ -105,7 +105,7 @@ class ArchiveQueries:
             args.append(value)
             where.append(clause.replace("?", f"${len(args)}"))
 
-        today = now.date()
+        today = local_date(now)
         if q.status is not None:
             add("status = ?", q.status.value)
         if q.min_age is not None:  # age >= n  <=>  born on or before today minus n years

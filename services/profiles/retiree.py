@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from uuid import UUID
 
-from contracts.base import Actor, Command, Event, Role
+from contracts.base import Actor, Command, Event, Role, local_date
 from contracts.errors import DomainError, ErrorCode, conflict, forbidden, not_found, refused
 from contracts.profiles import (
     ApproveRetirement, AssignPartyBranch, CommunityRegistered, ErasePersonalData, ExemplaryRecognized,
@@ -19,7 +19,7 @@ from contracts.profiles import (
     ProfileUpdated, RecognizeExemplary, RecordDeath, RecordDischarge, RecordHealthExam, RecordHospitalization,
     RecordPartyMembership, RecordSurvivor, RegisterCommunity, RegisterRetiree, ReportFamilyEmergency,
     ReportHardship, RetireeRegistered, RetireeStatus, RetireeTransferred, RetirementApproved, RetirementPlanned,
-    ReviewTalent, SurvivorRecorded, TalentPoolJoined, TalentPoolLeft, TalentPoolReviewed, TransferRetiree,
+    ReviewTalent, Sex, SurvivorRecorded, TalentPoolJoined, TalentPoolLeft, TalentPoolReviewed, TransferRetiree,
     UpdateProfile,
 )
 from services.profiles.id_number import InvalidIdNumber, parse_id_number
@@ -55,7 +55,8 @@ class Facts:
 
     @property
     def today(self) -> date:
-        return self.now.date()
+        """The district's date (Beijing time), not the UTC date of `now`."""
+        return local_date(self.now)
 
 
 def evolve(state: Retiree, event: Event) -> Retiree:  # noqa: C901, PLR0911 - one case per event type
@@ -139,11 +140,13 @@ def _register(cmd: RegisterRetiree, state: Retiree, facts: Facts) -> list[Event]
         raise refused("retirement date is before the birth date", field="retirement_date")
     if cmd.party_joined_on is not None:
         not_in_future(cmd.party_joined_on, "party_joined_on", facts)
+        if cmd.party_joined_on < ident.birth_date:
+            raise refused("party join date is before the birth date", field="party_joined_on")
     status = RetireeStatus.RETIRED if cmd.already_retired else RetireeStatus.PLANNED
     if cmd.already_retired and cmd.retirement_date is None:
         raise refused("an already retired person needs a retirement date", field="retirement_date")
     events: list[Event] = [RetireeRegistered(
-        retiree_id=cmd.retiree_id, name=cmd.name, sex=ident.sex, birth_date=ident.birth_date, unit=cmd.unit,
+        retiree_id=cmd.retiree_id, name=cmd.name, sex=Sex(ident.sex), birth_date=ident.birth_date, unit=cmd.unit,
         category=cmd.category, status=status, retirement_date=cmd.retirement_date, id_number=ident.value,
         phone=cmd.phone, address=cmd.address,
     )]
@@ -169,6 +172,8 @@ def _decide_recorded(cmd: Command, state: Retiree, facts: Facts) -> list[Event]:
             if cmd.unit != state.unit:
                 raise refused(f"the retiree belongs to unit {state.unit}, not {cmd.unit}", field="unit")
             not_in_future(cmd.approved_on, "approved_on", facts)
+            if state.birth_date and cmd.retirement_date < state.birth_date:
+                raise refused("retirement date is before the birth date", field="retirement_date")
             return [RetirementApproved(retiree_id=rid, unit=cmd.unit, document_number=cmd.document_number,
                                        approved_on=cmd.approved_on, retirement_date=cmd.retirement_date,
                                        category=cmd.category, name=state.name)]

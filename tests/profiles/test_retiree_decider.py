@@ -241,9 +241,6 @@ class TestRegisterRetiree:
         assert "in the future" in error.message
         assert error.details["field"] == "party_joined_on"
 
-    @pytest.mark.xfail(reason="BUG: _register accepts party_joined_on before the birth date (RecordPartyMembership "
-                              "refuses the same fact); it emits PartyMembershipRecorded dated before birth",
-                       strict=True)
     def test_a_party_join_date_before_birth_is_refused(self) -> None:
         error = refusal(register(uuid4(), party_joined_on=date(1960, 7, 1)), Retiree())
         assert error.code is ErrorCode.VALIDATION
@@ -389,9 +386,6 @@ class TestApproveRetirement:
         error = refusal(self.approve(rid), given(registered(rid, status=RetireeStatus.RETIRED)))
         assert error.code is ErrorCode.CONFLICT
 
-    @pytest.mark.xfail(reason="BUG: ApproveRetirement does not check retirement_date against the birth date "
-                              "(RegisterRetiree refuses the same fact); an approval retiring a person before birth "
-                              "is accepted", strict=True)
     def test_a_retirement_date_before_birth_is_refused(self) -> None:
         rid = uuid4()
         error = refusal(self.approve(rid, retirement_date=date(1960, 1, 1)), given(registered(rid)))
@@ -471,9 +465,6 @@ class TestHospitalisation:
         [event] = when(cmd(RecordHospitalization, rid, hospital="区人民医院", admitted_on=TODAY), state)
         assert isinstance(event, MemberHospitalized)
 
-    @pytest.mark.xfail(reason="BUG: Facts.today is now.date() of the UTC clock the handler passes, not the "
-                              "district's (Asia/Shanghai) calendar date: between 00:00 and 08:00 Beijing time a "
-                              "fact dated today is refused as 'in the future'", strict=True)
     def test_an_admission_dated_today_in_beijing_is_accepted_early_in_the_morning(self) -> None:
         rid = uuid4()
         early_morning_in_beijing = Facts(now=datetime(2027, 3, 15, 23, 30, tzinfo=UTC))  # 2027-03-16 07:30 +08:00

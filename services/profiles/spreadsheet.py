@@ -26,7 +26,7 @@ import io
 import re
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Literal, TypeVar
@@ -100,6 +100,7 @@ class UnreadableRosterError(ValueError):
 
 
 def read_roster(path: Path, today: date) -> Roster:
+    """Read a .xlsx (.xlsm) workbook or a .csv (.txt: also tab-separated) file; `UnreadableRosterError` if neither."""
     suffix = path.suffix.lower()
     if suffix in {".xlsx", ".xlsm"}:
         return _read_xlsx(path, today)
@@ -134,7 +135,8 @@ def _read_xlsx(path: Path, today: date) -> Roster:
             roster = _read_numbered(enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1), today)
             if roster.header_row is not None:
                 if len(workbook.worksheets) > 1:
-                    roster.infos.insert(0, f"工作簿共有{len(workbook.worksheets)}个工作表，已读取“{sheet.title}”")
+                    chosen = f"工作簿共有{len(workbook.worksheets)}个工作表，已读取“{sheet.title}”"
+                    roster = replace(roster, infos=[chosen, *roster.infos])
                 return roster
         return roster or _no_header()
     finally:
@@ -151,18 +153,23 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
 
 
 def _decode(data: bytes, name: str) -> str:
+    encodings: tuple[str, ...]
     if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="replace")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")  # Excel's "Unicode text" export
-    # UTF-8 first: GBK bytes almost never form valid UTF-8, while UTF-8 text often decodes as GB18030 garbage
-    for encoding in ("utf-8", "gb18030"):
+        encodings = ("utf-8-sig",)
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encodings = ("utf-16",)  # Excel's "Unicode text" export
+    else:
+        # UTF-8 first: GBK bytes almost never form valid UTF-8, while UTF-8 text may decode as GB18030 garbage;
+        # GB18030 is a superset of GBK and GB2312
+        encodings = ("utf-8", "gb18030")
+    for encoding in encodings:
         try:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
     raise UnreadableRosterError(
-        f"{name}: neither UTF-8 nor GB18030", reason_zh="无法识别文件编码，请另存为 UTF-8 或 GBK 编码的 CSV"
+        f"{name}: not decodable as {' or '.join(encodings)}",
+        reason_zh="无法识别文件编码，请另存为 UTF-8 或 GBK 编码的 CSV",
     )
 
 
@@ -174,8 +181,11 @@ def _delimiter(text: str) -> str:
 # --- cells ------------------------------------------------------------------------------------------------------
 
 # U+FF01..U+FF5E are the full-width forms of ASCII 0x21..0x7E; U+3000 is the ideographic space
-_HALF_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: " "}
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
+_HALF_WIDTH: dict[int, int | str | None] = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: " "}
+_HALF_WIDTH |= dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))  # invisible: removed
+# the searches below are fast C code; translate() and sub() are not, and most cells need neither
+_TRANSLATABLE = re.compile("[\uff01-\uff5e\u3000\u200b\u200c\u200d\u2060\ufeff]")
+_UNTIDY_SPACE = re.compile(r"\s{2,}|[^\S ]")
 _SPACES = re.compile(r"\s+")
 
 
@@ -183,19 +193,31 @@ def clean_text(value: object) -> str | None:
     """A cell as text: half-width, trimmed, inner whitespace collapsed; None when blank."""
     if value is None:
         return None
+    text = value if isinstance(value, str) else _as_str(value)
+    if _TRANSLATABLE.search(text):
+        text = text.translate(_HALF_WIDTH)
+    if _UNTIDY_SPACE.search(text):
+        text = _SPACES.sub(" ", text)
+    return text.strip() or None
+
+
+def _as_str(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, datetime):
-        value = value.date() if value.time() == datetime.min.time() else value
+        return str(int(value))
+    if isinstance(value, datetime) and value.time() == datetime.min.time():
+        return value.date().isoformat()
     if isinstance(value, date):
-        value = value.isoformat()
-    text = str(value).translate(_HALF_WIDTH).translate(_INVISIBLE)
-    text = _SPACES.sub(" ", text).strip()
-    return text or None
+        return value.isoformat()
+    return str(value)
 
 
 def _clean_cell(value: object) -> object:
     return clean_text(value) if isinstance(value, str) else value
+
+
+def _text(value: object) -> str:
+    """The text of a cleaned cell, without cleaning a string again."""
+    return value if isinstance(value, str) else clean_text(value) or ""
 
 
 class _CellError(Exception):
@@ -277,13 +299,15 @@ def _day_from_float(number: float) -> _Day:
 
 
 def _day_from_text(raw: str) -> _Day:
-    text = _SPACES.sub("", _TIME_SUFFIX.sub("", (clean_text(raw) or "")))
+    text = _SPACES.sub("", _TIME_SUFFIX.sub("", clean_text(raw) or ""))
     for pattern in _FULL_DATES:
         if match := pattern.fullmatch(text):
-            return _Day(_make_date(text, *match.groups()), month_only=False)
+            year, month, day = match.groups()
+            return _Day(_make_date(text, year, month, day), month_only=False)
     for pattern in _MONTH_DATES:
         if match := pattern.fullmatch(text):
-            return _Day(_make_date(text, *match.groups(), "1"), month_only=True)
+            year, month = match.groups()
+            return _Day(_make_date(text, year, month, "1"), month_only=True)
     if _AMBIGUOUS_MONTH.fullmatch(text):
         raise _CellError("ambiguous", f"日期“{text}”有歧义（1月还是10月？），请写成{text}0或{text[:-1]}01")
     if (match := _YEAR_ONLY.fullmatch(text)) and int(match.group(1)) in _YEARS:
@@ -316,7 +340,7 @@ _NAME_LENGTH = range(2, 31)
 
 
 def _parse_name(value: object) -> str:
-    name = _SPACES.sub("", clean_text(value) or "").translate(_NAME_DOTS)
+    name = _SPACES.sub("", _text(value)).translate(_NAME_DOTS)
     if len(name) not in _NAME_LENGTH:
         raise _CellError("invalid", f"姓名“{name}”长度应为2-30个字")
     if not _NAME.fullmatch(name):
@@ -329,7 +353,7 @@ _SEXES: dict[str, Sex] = {"男": "male", "男性": "male", "m": "male", "male": 
 
 
 def _parse_sex(value: object) -> Sex:
-    text = clean_text(value) or ""
+    text = _text(value)
     if (sex := _SEXES.get(text.lower())) is None:
         raise _CellError("invalid", f"性别“{text}”应为“男”或“女”")
     return sex
@@ -346,7 +370,7 @@ _DEMOCRATIC_PARTIES = ("民革", "民盟", "民建", "民进", "农工", "致公
 def _parse_party(value: object) -> bool:
     if isinstance(value, bool):
         return value
-    text = (clean_text(value) or "").lower()
+    text = _text(value).lower()
     if text in _PARTY_YES:
         return True
     if text in _PARTY_NO or text.startswith(_DEMOCRATIC_PARTIES):
@@ -355,7 +379,7 @@ def _parse_party(value: object) -> bool:
 
 
 def _parse_category(value: object) -> Category:
-    text = clean_text(value) or ""
+    text = _text(value)
     if "干部" in text or text.lower() == "cadre":
         return "cadre"
     if any(word in text for word in ("工人", "工勤", "职工")) or text.lower() == "worker":
@@ -369,7 +393,7 @@ _LANDLINE_UNSEPARATED = re.compile(r"(0(?:10|2\d)|0[3-9]\d{2})(\d{7,8})")  # 010
 
 
 def _parse_phone(value: object) -> str:
-    text = _SPACES.sub("", clean_text(value) or "")
+    text = _SPACES.sub("", _text(value))
     if match := _MOBILE.fullmatch(text.replace("-", "")):
         return match.group(1)
     if match := _LANDLINE.fullmatch(text):
@@ -445,13 +469,13 @@ class _Row:
     """One data row being checked: its cells by field, and the problems found so far."""
 
     number: int
-    cells: Sequence[object]
+    cells: Sequence[object]  # already cleaned by _clean_cell
     header: _Header
     problems: list[Problem] = field(default_factory=list)
 
     def get(self, name: str) -> tuple[object, str | None]:
         for index in self.header.fields.get(name, ()):
-            if index < len(self.cells) and (value := _clean_cell(self.cells[index])) is not None:
+            if index < len(self.cells) and (value := self.cells[index]) is not None:
                 return value, self.header.titles[index]
         return None, self.title(name)
 
@@ -523,7 +547,7 @@ def _check_id(row: _Row, today: date) -> tuple[str | None, IdNumber | None]:
     if value is None:
         row.fail(column, "id_missing", "身份证号不能为空")
         return None, None
-    text = _SPACES.sub("", clean_text(value) or "").lstrip("'")  # "'" is Excel's keep-as-text prefix
+    text = _SPACES.sub("", _text(value)).lstrip("'")  # "'" is Excel's keep-as-text prefix
     if _lost_digits(value) or _SCIENTIFIC.fullmatch(text):
         row.fail(column, "id_scientific", "身份证号被Excel转为科学计数法，后几位已丢失：请把该列设为文本后重新录入")
         return text, None
@@ -646,9 +670,10 @@ class _RosterBuilder:
     converted_from_15: list[int] = field(default_factory=list)
 
     def add(self, number: int, cells: Sequence[object]) -> None:
-        content = _row_content(cells)
+        cells = [_clean_cell(cell) for cell in cells]  # once per row: cleaning is most of the work
         if not self._has_data(cells):
             return  # blank rows are layout, not data; so are rows with only a pre-filled 序号
+        content = _row_content(cells)
         if (first := self.rows_by_content.setdefault(content, number)) != number:
             self.problems.append(Problem(number, None, f"与第{first}行完全重复", "duplicate_row"))
             return
@@ -667,7 +692,7 @@ class _RosterBuilder:
 
     def _has_data(self, cells: Sequence[object]) -> bool:
         return any(
-            index < len(cells) and _clean_cell(cells[index]) is not None
+            index < len(cells) and cells[index] is not None
             for indexes in self.header.fields.values()
             for index in indexes
         )
@@ -686,8 +711,8 @@ class _RosterBuilder:
 
 
 def _row_content(cells: Sequence[object]) -> tuple[object, ...]:
-    """The row's cleaned values without trailing blanks: empty for a blank row, equal for duplicates."""
-    values = [_clean_cell(cell) for cell in cells]
+    """The row's values without trailing blanks, equal for duplicates."""
+    values = list(cells)
     while values and values[-1] is None:
         values.pop()
     return tuple(values)

@@ -1,0 +1,3 @@
+from services.ceremony.app import main
+
+main()

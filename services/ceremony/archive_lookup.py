@@ -1,0 +1,54 @@
+"""The retiree's name for a document, asked of profiles at generation time (events carry it sealed).
+
+A real office prints the name exactly as the archive holds it, so staff do not retype it; if profiles cannot be
+reached the command is refused as `unavailable` and can simply be sent again.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from uuid import UUID
+
+import nats
+import nats.errors
+from nats.aio.client import Client
+
+from contracts import subjects
+from contracts.errors import DomainError, ErrorCode
+
+CEREMONY_ACTOR = {"user": "ceremony", "role": "system", "unit": "DISTRICT"}
+
+
+@dataclass
+class ArchiveLookup:
+    """A lazily opened NATS connection of this process (the runtime's broker is not shared with handlers)."""
+
+    nats_url: str
+    timeout_s: float = 5.0
+    _nc: Client | None = field(default=None, init=False)
+
+    async def _connection(self) -> Client:
+        if self._nc is None or self._nc.is_closed:
+            self._nc = await nats.connect(self.nats_url, connect_timeout=5, max_reconnect_attempts=-1)
+        return self._nc
+
+    async def retiree_name(self, retiree_id: UUID, purpose: str) -> str:
+        body = {"actor": CEREMONY_ACTOR, "retiree_id": str(retiree_id), "purpose": purpose}
+        try:
+            nc = await self._connection()
+            msg = await nc.request(subjects.query("profiles", "GetRetiree"), json.dumps(body).encode(),
+                                   timeout=self.timeout_s)
+        except (OSError, nats.errors.Error) as exc:
+            raise DomainError(ErrorCode.UNAVAILABLE, f"the archive (profiles) did not answer: {exc!r}") from exc
+        reply = json.loads(msg.data)
+        if not reply.get("ok"):
+            raise DomainError(ErrorCode.UNAVAILABLE, f"the archive refused the name lookup: {reply.get('message')}")
+        name = reply["data"].get("name")
+        if not isinstance(name, str) or not name or name.startswith("["):  # "[已删除]" after erasure
+            raise DomainError(ErrorCode.CONFLICT, "the retiree's name is not available in the archive (erased?)")
+        return name
+
+    async def close(self) -> None:
+        if self._nc is not None and not self._nc.is_closed:
+            await self._nc.close()

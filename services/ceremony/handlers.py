@@ -1,0 +1,92 @@
+"""Thin command handlers: load, decide, (generate a document,) append with the expected version, project."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from backbone.aggregate import load_state
+from backbone.commands import CommandContext
+from contracts.base import Accepted
+from contracts.ceremony import (
+    DEFAULT_MODE,
+    BatchCommand,
+    CaseCommand,
+    GiveThankYouLetter,
+    IssueCertificate,
+    SetCeremonyMode,
+    batch_id,
+    batch_stream,
+    case_stream,
+    unit_stream,
+)
+from contracts.registry import EVENTS
+from services.ceremony import batch, case, unit_mode
+from services.ceremony.archive_lookup import ArchiveLookup
+from services.ceremony.batch import Batch
+from services.ceremony.case import Case, Document, Facts
+from services.ceremony.documents import Certificate, ThankYouLetter, render_certificate, render_thank_you_letter
+from services.ceremony.policy import CeremonyPolicy
+from services.ceremony.recording import after_command
+
+MODELS = EVENTS["ceremony"]
+
+
+@dataclass(frozen=True)
+class Handlers:
+    policy: CeremonyPolicy
+    archive: ArchiveLookup
+    documents_dir: Path  # <WANQING_DATA_DIR>/documents/ceremony
+
+    async def set_mode(self, ctx: CommandContext, cmd: SetCeremonyMode) -> Accepted:
+        stream = unit_stream(cmd.unit)
+        state, version = await load_state(ctx.conn, ctx.store, stream, MODELS, unit_mode.evolve, DEFAULT_MODE)
+        reply = await ctx.record(stream, version, unit_mode.decide(cmd, state), unit=cmd.unit)
+        await after_command(ctx, self.policy)
+        return reply
+
+    async def batch_command(self, ctx: CommandContext, cmd: BatchCommand) -> Accepted:
+        stream = batch_stream(batch_id(cmd.unit, cmd.year, cmd.half))
+        state, version = await load_state(ctx.conn, ctx.store, stream, MODELS, batch.evolve, Batch())
+        events = batch.decide(cmd, state, self.policy.today(ctx.now))
+        reply = await ctx.record(stream, version, events, unit=cmd.unit)
+        await after_command(ctx, self.policy)
+        return reply
+
+    async def case_command(self, ctx: CommandContext, cmd: CaseCommand) -> Accepted:
+        stream = case_stream(cmd.retiree_id)
+        state, version = await load_state(ctx.conn, ctx.store, stream, MODELS, case.evolve, Case())
+        facts = Facts(today=self.policy.today(ctx.now))
+        if isinstance(cmd, IssueCertificate | GiveThankYouLetter):
+            case.check(cmd, state, facts)  # refuse before a number is taken or a file written
+            facts = Facts(today=facts.today, document=await self._document(ctx, cmd, state, facts))
+        reply = await ctx.record(stream, version, case.decide(cmd, state, facts), unit=state.unit)
+        await after_command(ctx, self.policy)
+        return reply
+
+    async def _document(self, ctx: CommandContext, cmd: CaseCommand, state: Case, facts: Facts) -> Document:
+        name = await self.archive.retiree_name(cmd.retiree_id, "生成退休证" if isinstance(cmd, IssueCertificate)
+                                               else "生成感谢信")
+        row = await ctx.conn.fetchrow(
+            "SELECT u.name AS unit_name, c.document_number, r.retirement_date FROM ceremony.cases c "
+            "LEFT JOIN ceremony.units u ON u.code = c.unit LEFT JOIN ceremony.retirees r USING (retiree_id) "
+            "WHERE c.retiree_id = $1", cmd.retiree_id)
+        unit_name = (row and row["unit_name"]) or state.unit
+        folder = self.documents_dir / state.unit / str(cmd.retiree_id)
+        if isinstance(cmd, GiveThankYouLetter):
+            letter = ThankYouLetter(name=name, unit_name=unit_name, approved_on=state.approved_on,
+                                    signed_by=cmd.signed_by, issued_on=facts.today)
+            return Document(path=str(render_thank_you_letter(folder / "感谢信.pdf", letter)))
+        number = await self._next_certificate_number(ctx, state.unit, facts.today.year)
+        cert = Certificate(name=name, unit_name=unit_name, certificate_number=number,
+                           approved_on=state.approved_on, retirement_date=row and row["retirement_date"],
+                           document_number=(row and row["document_number"]) or "", issued_on=facts.today)
+        return Document(path=str(render_certificate(folder / f"退休证-{number}.pdf", cert)), number=number)
+
+    @staticmethod
+    async def _next_certificate_number(ctx: CommandContext, unit: str, year: int) -> str:
+        """The row lock is held until this transaction ends: concurrent issues queue, a rollback returns it."""
+        seq = await ctx.conn.fetchval(
+            "INSERT INTO ceremony.certificate_sequences AS s (unit, year, last) VALUES ($1, $2, 1) "
+            "ON CONFLICT (unit, year) DO UPDATE SET last = s.last + 1 RETURNING last", unit, year)
+        return f"{unit}-{year}-{seq:04d}"

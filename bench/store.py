@@ -30,11 +30,13 @@ import os
 import queue
 import resource
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -103,6 +105,19 @@ def _rate(count: int, seconds: float) -> float:
     return count / seconds if seconds > 0 else 0.0
 
 
+_SIGTERM_CLEANUPS: list[Callable[[], object]] = []
+
+
+@contextlib.contextmanager
+def _on_sigterm(cleanup: Callable[[], object]) -> Iterator[None]:
+    """While inside, a SIGTERM (handled once main() is running) runs `cleanup` before the process exits."""
+    _SIGTERM_CLEANUPS.append(cleanup)
+    try:
+        yield
+    finally:
+        _SIGTERM_CLEANUPS.remove(cleanup)
+
+
 @contextlib.contextmanager
 def _servers(tmp: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
     """(database url, nats url, notes): external ones from the environment, else embedded ones in tmp."""
@@ -117,6 +132,7 @@ def _servers(tmp: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
         else:
             pg = EmbeddedPostgres(tmp / "pg", durable=True)
             stack.callback(pg.stop)  # registered before start: a half-started server is stopped too
+            stack.enter_context(_on_sigterm(pg.stop))
             pg.start()
             db_url = pg.url
             notes["postgres"] = "embedded, durable (fsync on)"
@@ -126,6 +142,7 @@ def _servers(tmp: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
         else:
             ns = EmbeddedNats(tmp / "nats")
             stack.callback(ns.stop)
+            stack.enter_context(_on_sigterm(ns.stop))
             ns.start()
             nats_url = ns.url
             notes["nats"] = "embedded (deploy/nats/embedded.conf.template)"
@@ -242,6 +259,11 @@ async def prefill(dsn: str, schema: str, n: int) -> None:
 # ------------------------------------------------------------------------------------------------- nats phases
 
 
+async def _connect_nats(url: str) -> nats.NATS:
+    # Fail fast: nats-py's default retries an unreachable server 60 times, 2 s apart, before it gives up.
+    return await nats.connect(url, allow_reconnect=False, connect_timeout=5)
+
+
 async def _stream_messages(js: JetStreamContext, name: str) -> int:
     try:
         return int((await js.stream_info(name)).state.messages)
@@ -253,7 +275,7 @@ async def raw_publish_phase(nats_url: str, opts: Options, payload: bytes) -> tup
     """publish_async of opts.events messages, window opts.window; returns (seconds, messages stored)."""
     from wanqing.streams import load_definitions  # noqa: PLC0415
 
-    nc = await nats.connect(nats_url)
+    nc = await _connect_nats(nats_url)
     try:
         js = nc.jetstream(publish_async_max_pending=opts.window)
         ours = next(c for c in load_definitions() if c.name == "WANQING")
@@ -310,7 +332,7 @@ async def _relay_run(job: RelayJob) -> dict[str, Any]:
             peak[0] = max(peak[0], proc.memory_info().rss)
             await asyncio.sleep(0.02)
 
-    nc = await nats.connect(job.nats_url)
+    nc = await _connect_nats(job.nats_url)
     try:
         js = nc.jetstream(publish_async_max_pending=job.window)
         before = await _stream_messages(js, STREAM)
@@ -377,16 +399,17 @@ def relay_phase(dsn: str, nats_url: str, schema: str, opts: Options) -> dict[str
     out = ctx.Queue()
     job = RelayJob(dsn, nats_url, schema, opts.events, opts.window, opts.relay_batch)
     child = ctx.Process(target=_relay_child, name="bench-relay", args=(job, out))
-    child.start()
-    try:
-        status, result = out.get(timeout=max(180.0, opts.events / 150))
-    except queue.Empty:
-        status, result = "error", f"no result from the relay process (exit code {child.exitcode})"
-    finally:
-        child.join(30)
-        if child.is_alive():
-            child.terminate()
-            child.join(10)
+    with _on_sigterm(child.kill):
+        child.start()
+        try:
+            status, result = out.get(timeout=max(180.0, opts.events / 150))
+        except queue.Empty:
+            status, result = "error", f"no result from the relay process (exit code {child.exitcode})"
+        finally:
+            child.join(30)
+            if child.is_alive():
+                child.terminate()
+                child.join(10)
     if status != "ok":
         raise RuntimeError(f"relay phase failed in the child process: {result}")
     return dict(result)
@@ -415,18 +438,19 @@ def run(opts: Options) -> dict[str, Any]:
     payload = _sample_envelope()
     tag = f"bench_{uuid.uuid4().hex[:8]}"
     tmp = Path(tempfile.mkdtemp(prefix="wanqing-bench-"))
-    try:
-        with _servers(tmp) as (db_url, nats_url, notes):
-            try:
-                pg = asyncio.run(_postgres_phases(db_url, opts, tag, payload))
-                publish_s, raw_stored = asyncio.run(raw_publish_phase(nats_url, opts, payload))
-                relay = relay_phase(db_url, nats_url, f"{tag}_relay", opts)
-            finally:
-                if "WANQING_DATABASE_URL" in os.environ:
-                    with contextlib.suppress(Exception):
-                        asyncio.run(_drop_schemas(db_url, tag))
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    with _on_sigterm(lambda: shutil.rmtree(tmp, ignore_errors=True)):
+        try:
+            with _servers(tmp) as (db_url, nats_url, notes):
+                try:
+                    pg = asyncio.run(_postgres_phases(db_url, opts, tag, payload))
+                    publish_s, raw_stored = asyncio.run(raw_publish_phase(nats_url, opts, payload))
+                    relay = relay_phase(db_url, nats_url, f"{tag}_relay", opts)
+                finally:
+                    if "WANQING_DATABASE_URL" in os.environ:
+                        with contextlib.suppress(Exception):
+                            asyncio.run(_drop_schemas(db_url, tag))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
     if raw_stored != opts.events or relay["stored"] != opts.events:
         sys.stderr.write(f"warning: streams hold raw={raw_stored} relayed={relay['stored']} of {opts.events}\n")
@@ -522,10 +546,23 @@ def parse_options(argv: list[str] | None = None) -> Options:
     return dataclasses.replace(base, **changes)
 
 
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    # Cleans up right here and exits at once: an exception raised at a random point inside asyncpg or nats-py
+    # was seen to crash the interpreter (SIGSEGV) before the finally blocks ran, orphaning both servers.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    for cleanup in reversed(_SIGTERM_CLEANUPS):
+        with contextlib.suppress(Exception):
+            cleanup()
+    os._exit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     import logging  # noqa: PLC0415
 
     import structlog  # noqa: PLC0415
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
 
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))  # no migration chatter
     result = run(parse_options(argv))

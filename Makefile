@@ -4,9 +4,21 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test up lint bench clean
+.PHONY: install system-packages test up lint bench clean
 
-install: $(STAMP)
+install: system-packages $(STAMP)
+
+# Ceremony PDFs embed a CJK font; their tests read them with poppler (pdftoppm, pdftotext). Installed with apt
+# only when missing and only as root; otherwise say what to install (WANQING_CJK_FONT may name another font).
+CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+system-packages:
+	@if test -f $(CJK_FONT) && test -f /usr/bin/pdftoppm; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && apt-get install -y -qq fonts-wqy-microhei poppler-utils; \
+	else \
+		echo "NOTE: ceremony documents need fonts-wqy-microhei and poppler-utils:" \
+		     "sudo apt-get install -y fonts-wqy-microhei poppler-utils (or set WANQING_CJK_FONT)"; \
+	fi
 
 # Reinstalls only when pyproject.toml changed since the last install (or the venv is new).
 $(STAMP): pyproject.toml

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg
 import structlog
 from faststream.nats import NatsBroker, NatsMessage
+from nats.aio.client import Client
 
 from backbone import health, logs
 from backbone.clock import Clock, PlatformClock
@@ -45,12 +46,17 @@ class Runtime:
     keyring: Keyring | None
     router: CommandRouter
     wake_relay: Callable[[], None]
+    # The process's NATS connection, set once the broker has started: handlers that must ask another
+    # service a query at run time (notify fetching a retiree's contact) use it. None before start.
+    nc: Client | None = None
 
 
 @dataclass
 class ServiceSpec:
     consumers: list[ConsumerSpec] = field(default_factory=list)
     timers: dict[str, TimerHandler] = field(default_factory=dict)
+    # Runs once after migrations, before any command, event or timer is handled (e.g. adopt a policy file).
+    startup: Callable[[], Awaitable[None]] | None = None
 
 
 def resolve_urls(settings: Settings) -> tuple[str, str]:
@@ -94,6 +100,8 @@ async def run(  # noqa: C901, PLR0913, PLR0915 - the wiring of a process is one 
     router = CommandRouter(service=name, pool=pool, store=store, clock=clock, keyring=keyring, on_commit=wake)
     rt = Runtime(name, settings, pool, store, clock, keyring, router, wake)
     spec = build(rt)
+    if spec.startup is not None:
+        await spec.startup()
 
     @broker.subscriber(subjects.commands_of(name), queue=f"{name}-commands")
     async def on_command(msg: NatsMessage) -> bytes:
@@ -107,6 +115,7 @@ async def run(  # noqa: C901, PLR0913, PLR0915 - the wiring of a process is one 
 
     await broker.start()
     nc = broker.config.connection_state.connection
+    rt.nc = nc
     js = nc.jetstream(publish_async_max_pending=settings.relay_window)
     relay = Relay(dsn=dsn, store=store, service=name, js=js, batch=settings.relay_batch,
                   idle_poll_s=settings.relay_idle_poll_s)

@@ -92,4 +92,5 @@ def message_context(cause: dict[str, Any], *, recipient_name: str | None, unit_n
         "occurred_at": cause.get("occurred_at"),
         "recipient_name": recipient_name,
         "unit_name": unit_name or cause.get("unit") or "",
+        **cause.get("extra", {}),  # what a digest lists
     }

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,6 +55,8 @@ class Runtime:
 class ServiceSpec:
     consumers: list[ConsumerSpec] = field(default_factory=list)
     timers: dict[str, TimerHandler] = field(default_factory=dict)
+    # Runs once after migrations, before any command, event or timer is handled (e.g. adopt a policy file).
+    startup: Callable[[], Awaitable[None]] | None = None
 
 
 def resolve_urls(settings: Settings) -> tuple[str, str]:
@@ -98,6 +100,8 @@ async def run(  # noqa: C901, PLR0913, PLR0915 - the wiring of a process is one 
     router = CommandRouter(service=name, pool=pool, store=store, clock=clock, keyring=keyring, on_commit=wake)
     rt = Runtime(name, settings, pool, store, clock, keyring, router, wake)
     spec = build(rt)
+    if spec.startup is not None:
+        await spec.startup()
 
     @broker.subscriber(subjects.commands_of(name), queue=f"{name}-commands")
     async def on_command(msg: NatsMessage) -> bytes:

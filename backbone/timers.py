@@ -33,6 +33,20 @@ async def schedule(  # noqa: PLR0913, PLR0917 - a timer is these six things
     )
 
 
+async def schedule_many(
+    conn: asyncpg.Connection, schema: str, rows: list[tuple[str, str, datetime, dict[str, Any]]]
+) -> None:
+    """Many timers in one statement: rows of (timer_id, kind, due_at, payload)."""
+    if not rows:
+        return
+    await conn.execute(
+        f"INSERT INTO {quote_ident(schema)}.timers (timer_id, kind, due_at, payload) "
+        "SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::jsonb[]) "
+        "ON CONFLICT (timer_id) DO UPDATE SET due_at = excluded.due_at, payload = excluded.payload, fired_at = NULL",
+        [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows],
+    )
+
+
 async def cancel(conn: asyncpg.Connection, schema: str, timer_id: str) -> None:
     await conn.execute(f"DELETE FROM {quote_ident(schema)}.timers WHERE timer_id = $1 AND fired_at IS NULL", timer_id)
 
@@ -105,7 +119,11 @@ class Ticker:
                 except Exception as exc:
                     exc.timer_id = row["timer_id"]  # type: ignore[attr-defined]
                     raise
-            await conn.execute(f"UPDATE {self._s}.timers SET fired_at = $2 WHERE timer_id = $1", row["timer_id"], now)
+            # A handler may re-arm its own timer (same id, next due time): then it is not the one that fired.
+            await conn.execute(
+                f"UPDATE {self._s}.timers SET fired_at = $2 WHERE timer_id = $1 AND due_at = $3 AND payload = $4",
+                row["timer_id"], now, row["due_at"], row["payload"],
+            )
             return str(row["kind"])
 
     async def _postpone(self, timer_id: str | None, exc: BaseException) -> None:

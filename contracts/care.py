@@ -153,6 +153,9 @@ class CareTaskOpened(Event):
     campaign_id: UUID | None = None
     policy_version: str
     for_survivor: bool = False
+    # The unit's default care contact when the task opened (None: the unit has none yet); a later change of
+    # assignee is a CareTaskAssigned.
+    assignee: str | None = None
 
 
 class CareTaskAssigned(Event):

@@ -18,7 +18,7 @@ async def platform(
     running = RunningPlatform(nats_server.url, database_url)
     await running.start(
         (profiles_app.NAME, profiles_app.MIGRATIONS, profiles_app.build, True),
-        (care_app.NAME, care_app.MIGRATIONS, care_app.build, False),
+        (care_app.NAME, care_app.MIGRATIONS, care_app.build, True),
     )
     yield running
     await running.close()

@@ -1,0 +1,126 @@
+"""Festival campaigns (节日走访慰问): who is eligible, and the rules of launching and closing. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from uuid import UUID
+
+from contracts.base import Actor, Event, Role
+from contracts.care import (
+    CampaignClosed, CampaignLaunched, CampaignScope, CloseCampaign, LaunchCampaign, TaskKind,
+)
+from contracts.errors import conflict, forbidden, not_found, refused
+from services.care.obligations import TaskSpec, end_of_day
+
+
+@dataclass(frozen=True)
+class Campaign:
+    version: int = 0
+    exists: bool = False
+    closed: bool = False
+    units: tuple[str, ...] = ()
+    launched_by_unit: str | None = None
+
+
+def evolve(state: Campaign, event: Event) -> Campaign:
+    s = replace(state, version=state.version + 1)
+    match event:
+        case CampaignLaunched():
+            return replace(s, exists=True, units=tuple(event.units))
+        case CampaignClosed():
+            return replace(s, closed=True)
+        case _:
+            return s
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A retiree's facts as campaigns see them."""
+
+    retiree_id: UUID
+    unit: str
+    status: str
+    birth_date: date | None
+    party_member: bool
+    living_alone: bool
+    survivors: int
+    erased: bool
+
+
+def in_band(age: int, bands: list[tuple[int, int | None]]) -> bool:
+    return any(low <= age and (high is None or age <= high) for low, high in bands)
+
+
+def eligible(people: Iterable[Candidate], scope: CampaignScope, year: int, units: set[str]) -> list[Candidate]:
+    """Living retirees in scope by the age they reach in the campaign's year; survivors of the deceased stay in
+    festival care (practice) unless the scope leaves them out; the deceased themselves and erased are never in."""
+    out = []
+    for p in people:
+        if p.unit not in units or p.erased:
+            continue
+        if p.status == "deceased":
+            if scope.include_survivors and p.survivors > 0 and not scope.age_bands and not scope.party_members_only:
+                out.append(p)
+            continue
+        if p.status != "retired":
+            continue
+        if scope.age_bands and (p.birth_date is None or not in_band(year - p.birth_date.year, scope.age_bands)):
+            continue
+        if scope.party_members_only and not p.party_member:
+            continue
+        if scope.living_alone_only and not p.living_alone:
+            continue
+        out.append(p)
+    return out
+
+
+def scope_units(cmd: LaunchCampaign, all_units: set[str]) -> set[str]:
+    """The district office may reach all or some units; a unit only itself."""
+    asked = set(cmd.scope.units)
+    if unknown := asked - all_units:
+        raise refused(f"unknown units in scope: {', '.join(sorted(unknown))}", field="scope.units")
+    if cmd.actor.role in (Role.DISTRICT_OFFICE, Role.SYSTEM):
+        return asked or all_units
+    if asked and asked != {cmd.actor.unit}:
+        raise forbidden(f"{cmd.actor.user} may launch a campaign only for {cmd.actor.unit}")
+    return {cmd.actor.unit}
+
+
+def decide_launch(cmd: LaunchCampaign, state: Campaign, units: set[str], task_count: int, now: datetime) -> Event:
+    if state.exists:
+        raise conflict(f"campaign {cmd.campaign_id} was already launched")
+    if cmd.due_on < now.date():
+        raise refused(f"due date {cmd.due_on} has passed", field="due_on")
+    for low, high in cmd.scope.age_bands:
+        if high is not None and high < low:
+            raise refused(f"age band [{low}, {high}] is empty", field="scope.age_bands")
+    return CampaignLaunched(campaign_id=cmd.campaign_id, festival=cmd.festival, title=cmd.title, year=cmd.year,
+                            due_on=cmd.due_on, scope=cmd.scope, launched_by=cmd.actor.user,
+                            launcher_role=cmd.actor.role, units=sorted(units), tasks=task_count)
+
+
+def task_specs(cmd: LaunchCampaign, people: list[Candidate]) -> list[TaskSpec]:
+    return [TaskSpec(kind=TaskKind.FESTIVAL_VISIT, retiree_id=p.retiree_id, unit=p.unit,
+                     due_at=end_of_day(cmd.due_on), cause=f"Campaign:{cmd.festival.value}",
+                     period=str(cmd.year), campaign_id=cmd.campaign_id, for_survivor=p.status == "deceased")
+            for p in people]
+
+
+def decide_close(cmd: CloseCampaign, state: Campaign, coverage: dict[str, dict[str, int]]) -> Event:
+    if not state.exists:
+        raise not_found(f"no campaign {cmd.campaign_id}")
+    if state.closed:
+        raise conflict("the campaign is already closed")
+    _may_close(cmd.actor, state)
+    tasks = sum(c["tasks"] for c in coverage.values())
+    done = sum(c["done"] for c in coverage.values())
+    return CampaignClosed(campaign_id=cmd.campaign_id, coverage=coverage, tasks=tasks, done=done)
+
+
+def _may_close(actor: Actor, state: Campaign) -> None:
+    if actor.role in (Role.DISTRICT_OFFICE, Role.SYSTEM):
+        return
+    if state.units != (actor.unit,):
+        raise forbidden("only the district office closes a campaign that reaches other units")

@@ -1,0 +1,162 @@
+"""The care task aggregate: opened by a trigger, assigned, reminded, overdue, escalated, completed or cancelled.
+
+Pure: the handler passes `now` and the task's policy. The task's timer walks a ladder of stages
+(due soon → overdue → each escalation step); `next_stage` says what the one timer of a task waits for next.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+from uuid import UUID
+
+from contracts.base import Actor, Event, Role
+from contracts.care import (
+    AssignTask, CancelTask, CareTaskAssigned, CareTaskCancelled, CareTaskDueSoon, CareTaskEscalated,
+    CareTaskOpened, CareTaskOverdue, CompleteTask, ContactForm, ContactMade, EscalationLevel, TalkCompleted,
+    TaskKind, VisitCompleted,
+)
+from contracts.errors import conflict, forbidden, not_found, refused
+from services.care.policy import Policy
+
+
+class Status(StrEnum):
+    NONE = "none"
+    OPEN = "open"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class Task:
+    version: int = 0
+    status: Status = Status.NONE
+    task_id: UUID | None = None
+    kind: TaskKind | None = None
+    retiree_id: UUID | None = None
+    unit: str | None = None
+    assignee: str | None = None
+    due_at: datetime | None = None
+    reminded: bool = False
+    overdue: bool = False
+    escalations: int = 0
+
+    @property
+    def is_open(self) -> bool:
+        return self.status is Status.OPEN
+
+
+def evolve(state: Task, event: Event) -> Task:
+    s = replace(state, version=state.version + 1)
+    match event:
+        case CareTaskOpened():
+            return replace(s, status=Status.OPEN, task_id=event.task_id, kind=event.kind,
+                           retiree_id=event.retiree_id, unit=event.unit, due_at=event.due_at)
+        case CareTaskAssigned():
+            return replace(s, assignee=event.assignee)
+        case CareTaskDueSoon():
+            return replace(s, reminded=True)
+        case CareTaskOverdue():
+            return replace(s, overdue=True)
+        case CareTaskEscalated():
+            return replace(s, escalations=s.escalations + 1)
+        case VisitCompleted() | TalkCompleted() | ContactMade():
+            return replace(s, status=Status.DONE)
+        case CareTaskCancelled():
+            return replace(s, status=Status.CANCELLED)
+        case _:
+            return s
+
+
+TALKS = (TaskKind.TALK_ORG_WITH_HEAD, TaskKind.TALK_HEAD_WITH_RETIREE)
+CONTACTS = (TaskKind.REGULAR_CONTACT, TaskKind.POLITICAL_BIRTHDAY, TaskKind.TALENT_REVIEW)
+
+
+def _may_act(actor: Actor, unit: str | None) -> None:
+    if actor.role in (Role.DISTRICT_OFFICE, Role.SYSTEM) or actor.unit == unit:
+        return
+    raise forbidden(f"{actor.user} of {actor.unit} may not act on tasks of {unit}")
+
+
+def _require_open(state: Task) -> None:
+    if state.status is Status.NONE:
+        raise not_found("no such care task")
+    if state.status is not Status.OPEN:
+        raise conflict(f"the task is already {state.status.value}")
+
+
+def decide_assign(cmd: AssignTask, state: Task) -> list[Event]:
+    _require_open(state)
+    _may_act(cmd.actor, state.unit)
+    if cmd.assignee == state.assignee:
+        raise conflict(f"the task is already assigned to {cmd.assignee}")
+    assert state.task_id and state.retiree_id and state.unit and state.kind and state.due_at
+    return [CareTaskAssigned(task_id=state.task_id, retiree_id=state.retiree_id, unit=state.unit,
+                             assignee=cmd.assignee, kind=state.kind, due_at=state.due_at)]
+
+
+def decide_complete(cmd: CompleteTask, state: Task, now: datetime) -> list[Event]:
+    _require_open(state)
+    _may_act(cmd.actor, state.unit)
+    if cmd.done_at > now + timedelta(minutes=5):
+        raise refused(f"done_at {cmd.done_at.isoformat()} is in the future", field="done_at")
+    assert state.task_id and state.retiree_id and state.unit and state.kind and state.due_at
+    if state.kind in TALKS and cmd.form is ContactForm.PHONE:
+        raise refused("a heart-to-heart talk is held in person, individually or in a group", field="form")
+    completion = TalkCompleted if state.kind in TALKS else ContactMade if (
+        state.kind in CONTACTS or cmd.form is ContactForm.PHONE) else VisitCompleted
+    return [completion(task_id=state.task_id, retiree_id=state.retiree_id, unit=state.unit, kind=state.kind,
+                       done_at=cmd.done_at, done_by=cmd.done_by, form=cmd.form, on_time=cmd.done_at <= state.due_at,
+                       notes=cmd.notes, gifts=cmd.gifts, amount=cmd.amount)]
+
+
+def decide_cancel(cmd: CancelTask, state: Task) -> list[Event]:
+    _require_open(state)
+    _may_act(cmd.actor, state.unit)
+    return [cancelled(state, cmd.reason)]
+
+
+def cancelled(state: Task, reason: str) -> CareTaskCancelled:
+    assert state.task_id and state.retiree_id and state.unit and state.kind
+    return CareTaskCancelled(task_id=state.task_id, retiree_id=state.retiree_id, unit=state.unit, kind=state.kind,
+                             reason=reason)
+
+
+# ---------------------------------------------------------------------------------------- the timer ladder
+
+
+def stages(policy: Policy) -> list[tuple[str, timedelta]]:
+    """(stage, offset from the due time) in the order they happen."""
+    ladder = [("due_soon", -timedelta(hours=policy.due_soon_hours)), ("overdue", timedelta(0))]
+    ladder += [(f"escalate:{s.level.value}", timedelta(hours=s.after_due_hours)) for s in policy.escalation]
+    return ladder
+
+
+def next_stage(state: Task, policy: Policy, now: datetime | None = None) -> tuple[str, datetime] | None:
+    """The next rung the task's single timer waits for. A reminder already past at `now` is skipped (a task
+    opened less than a day before it is due gets no "due tomorrow" message); a past overdue rung is not."""
+    if not state.is_open or state.due_at is None:
+        return None
+    passed = 2 + state.escalations if state.overdue else (1 if state.reminded else 0)
+    for name, offset in stages(policy)[passed:]:
+        at = state.due_at + offset
+        if name == "due_soon" and now is not None and at <= now:
+            continue
+        return name, at
+    return None
+
+
+def decide_stage(state: Task, stage: str, now: datetime) -> list[Event]:
+    """What a fired rung records; nothing if the task closed meanwhile."""
+    if not state.is_open:
+        return []
+    assert state.task_id and state.retiree_id and state.unit and state.kind and state.due_at
+    common = {"task_id": state.task_id, "retiree_id": state.retiree_id, "unit": state.unit, "kind": state.kind,
+              "due_at": state.due_at}
+    if stage == "due_soon":
+        return [] if state.reminded else [CareTaskDueSoon(assignee=state.assignee, **common)]
+    if stage == "overdue":
+        return [] if state.overdue else [CareTaskOverdue(assignee=state.assignee, **common)]
+    level = EscalationLevel(stage.split(":", 1)[1])
+    return [CareTaskEscalated(level=level, escalated_at=now, **common)]

@@ -1,0 +1,66 @@
+"""The care policy as data (deploy/care-policy.json): every number the care rules use, versioned."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from contracts.care import EscalationLevel, TaskKind
+
+DEFAULT_POLICY_FILE = Path(__file__).resolve().parents[2] / "deploy" / "care-policy.json"
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class EscalationStep(Frozen):
+    level: EscalationLevel
+    after_due_hours: int = Field(ge=0)
+
+
+class ContactCadence(Frozen):
+    high_risk_every_months: int = Field(ge=1, le=12)
+    normal_every_months: int = Field(ge=1, le=12)
+    high_risk_age: int = Field(ge=50, le=120)
+
+
+class AssistancePolicy(Frozen):
+    decision_days: int = Field(ge=1, le=365)
+    approval_limits_yuan: dict[str, int]
+
+
+class Policy(Frozen):
+    model_config = ConfigDict(frozen=True, extra="ignore")  # "_comment" and future keys are ignored
+
+    version: str = Field(min_length=1, max_length=40)
+    due_hours: dict[TaskKind, int]
+    due_soon_hours: int = Field(ge=0)
+    escalation: list[EscalationStep]
+    milestone_ages: list[int]
+    birthday_open_days_before: int = Field(ge=0, le=90)
+    contact: ContactCadence
+    health_exam_every_months: int = Field(ge=1, le=60)
+    political_birthday_open_days_before: int = Field(ge=0, le=60)
+    party_honour_years: int = Field(ge=1, le=100)
+    talent_review_every_years: int = Field(ge=1, le=10)
+    double_ninth_age_bands: list[tuple[int, int | None]]
+    assistance: AssistancePolicy
+
+    def due_after(self, kind: TaskKind, start: datetime) -> datetime:
+        return start + timedelta(hours=self.due_hours[kind])
+
+    def approval_limit(self, level: str) -> int | None:
+        return self.assistance.approval_limits_yuan.get(level)
+
+
+def load_policy(path: Path = DEFAULT_POLICY_FILE) -> Policy:
+    return parse_policy(json.loads(path.read_text(encoding="utf-8")))
+
+
+def parse_policy(raw: dict[str, Any]) -> Policy:
+    return Policy.model_validate(raw)

@@ -1,0 +1,130 @@
+"""Opening tasks in bulk and keeping the task board (care.tasks) and each task's single timer in step."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from uuid import UUID
+
+import asyncpg
+
+from backbone import timers
+from backbone.aggregate import load_state
+from backbone.commands import to_new_event
+from backbone.store import EventStore, Metadata, NewEvent
+from contracts.base import Event
+from contracts.care import CareTaskOpened, task_stream
+from contracts.registry import EVENTS
+from services.care import care_task
+from services.care.care_task import Task
+from services.care.obligations import TaskSpec
+from services.care.policy import Policy
+
+SCHEMA = "care"
+TIMER_KIND = "task_stage"
+CHUNK = 2000  # tasks per statement: bounds memory for district-wide campaigns
+
+
+def timer_id(task_id: UUID) -> str:
+    return f"task:{task_id}"
+
+
+async def unit_contacts(conn: asyncpg.Connection, units: set[str]) -> dict[str, str | None]:
+    rows = await conn.fetch("SELECT unit, care_contact FROM care.unit_contacts WHERE unit = ANY($1::text[])",
+                            list(units))
+    return {r["unit"]: r["care_contact"] for r in rows}
+
+
+async def open_tasks(  # noqa: PLR0913
+    conn: asyncpg.Connection, store: EventStore, specs: Sequence[TaskSpec], policy: Policy, now: datetime,
+    meta: Metadata,
+) -> list[UUID]:
+    """Open the tasks not opened yet (by dedupe key); returns the ids opened now."""
+    opened: list[UUID] = []
+    for start in range(0, len(specs), CHUNK):
+        opened += await _open_chunk(conn, store, specs[start:start + CHUNK], policy, now, meta)
+    return opened
+
+
+async def _open_chunk(  # noqa: PLR0913
+    conn: asyncpg.Connection, store: EventStore, specs: Sequence[TaskSpec], policy: Policy, now: datetime,
+    meta: Metadata,
+) -> list[UUID]:
+    unique = {s.task_id: s for s in specs}
+    existing = {r["task_id"] for r in await conn.fetch(
+        "SELECT task_id FROM care.tasks WHERE task_id = ANY($1::uuid[])", list(unique))}
+    fresh = [s for tid, s in unique.items() if tid not in existing]
+    if not fresh:
+        return []
+    contacts = await unit_contacts(conn, {s.unit for s in fresh})
+    batch: list[tuple[str, int, list[NewEvent]]] = []
+    rows, timer_rows = [], []
+    for s in fresh:
+        assignee = contacts.get(s.unit)
+        event = CareTaskOpened(task_id=s.task_id, kind=s.kind, retiree_id=s.retiree_id, unit=s.unit,
+                               cause_event_id=s.cause_event_id, cause=s.cause, due_at=s.due_at, period=s.period,
+                               campaign_id=s.campaign_id, policy_version=policy.version, for_survivor=s.for_survivor,
+                               assignee=assignee)
+        batch.append((task_stream(s.task_id), 0, [await to_new_event(conn, None, event, s.unit, now)]))
+        rows.append((s.task_id, s.dedupe_key, s.kind.value, s.retiree_id, s.unit, assignee, s.cause,
+                     s.cause_event_id, s.period, s.campaign_id, s.for_survivor, policy.version, now, s.due_at))
+        state = care_task.evolve(Task(), event)
+        stage = care_task.next_stage(state, policy, now)
+        if stage is not None:
+            timer_rows.append((timer_id(s.task_id), TIMER_KIND, stage[1], {"task_id": str(s.task_id),
+                                                                           "stage": stage[0]}))
+    await store.append_batch(conn, batch, meta)
+    await conn.executemany(
+        "INSERT INTO care.tasks (task_id, dedupe_key, kind, retiree_id, unit, assignee, cause, cause_event_id, "
+        "period, campaign_id, for_survivor, policy_version, opened_at, due_at, status, version) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'open', 1)",
+        rows,
+    )
+    await timers.schedule_many(conn, SCHEMA, timer_rows)
+    return [s.task_id for s in fresh]
+
+
+async def load_task(conn: asyncpg.Connection, store: EventStore, task_id: UUID) -> tuple[Task, int]:
+    return await load_state(conn, store, task_stream(task_id), EVENTS["care"], care_task.evolve, Task())
+
+
+async def apply(conn: asyncpg.Connection, event: Event, now: datetime) -> None:
+    """The task board's projection of one task event (after the event was appended)."""
+    d = event.model_dump()
+    tid = d["task_id"]
+    match event.type:
+        case "CareTaskAssigned":
+            await conn.execute("UPDATE care.tasks SET assignee = $2, version = version + 1 WHERE task_id = $1",
+                               tid, d["assignee"])
+        case "CareTaskOverdue":
+            await conn.execute("UPDATE care.tasks SET overdue = true, version = version + 1 WHERE task_id = $1", tid)
+        case "CareTaskEscalated":
+            await conn.execute("UPDATE care.tasks SET escalation = $2, version = version + 1 WHERE task_id = $1",
+                               tid, d["level"].value)
+        case "VisitCompleted" | "TalkCompleted" | "ContactMade":
+            await conn.execute(
+                "UPDATE care.tasks SET status = 'done', done_at = $2, on_time = $3, form = $4, "
+                "version = version + 1 WHERE task_id = $1",
+                tid, d["done_at"], d["on_time"], d["form"].value,
+            )
+            await timers.cancel(conn, SCHEMA, timer_id(tid))
+        case "CareTaskCancelled":
+            await conn.execute(
+                "UPDATE care.tasks SET status = 'cancelled', cancel_reason = $2, version = version + 1 "
+                "WHERE task_id = $1", tid, d["reason"],
+            )
+            await timers.cancel(conn, SCHEMA, timer_id(tid))
+        case _:
+            await conn.execute("UPDATE care.tasks SET version = version + 1 WHERE task_id = $1", tid)
+    del now
+
+
+async def rearm(conn: asyncpg.Connection, state: Task, policy: Policy, now: datetime) -> None:
+    """Point the task's one timer at its next rung (or drop it when the task is closed)."""
+    assert state.task_id is not None
+    stage = care_task.next_stage(state, policy, now)
+    if stage is None:
+        await timers.cancel(conn, SCHEMA, timer_id(state.task_id))
+        return
+    await timers.schedule(conn, SCHEMA, timer_id(state.task_id), TIMER_KIND, stage[1],
+                          {"task_id": str(state.task_id), "stage": stage[0]})

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from contracts import care, ceremony, profiles
+from contracts import care, ceremony, notify, profiles
 from contracts.base import Command, Event, Query
 
 COMMANDS: dict[str, dict[str, type[Command]]] = {
-    m.SERVICE: {c.__name__: c for c in m.COMMANDS} for m in (profiles, care, ceremony)
+    m.SERVICE: {c.__name__: c for c in m.COMMANDS} for m in (profiles, care, ceremony, notify)
 }
 EVENTS: dict[str, dict[str, type[Event]]] = {
-    m.SERVICE: {e.__name__: e for e in m.EVENTS} for m in (profiles, care, ceremony)
+    m.SERVICE: {e.__name__: e for e in m.EVENTS} for m in (profiles, care, ceremony, notify)
 }
 QUERIES: dict[str, dict[str, type[Query]]] = {
-    m.SERVICE: {q.__name__: q for q in m.QUERIES} for m in (profiles, care, ceremony)
+    m.SERVICE: {q.__name__: q for q in m.QUERIES} for m in (profiles, care, ceremony, notify)
 }
 
 

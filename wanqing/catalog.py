@@ -10,7 +10,7 @@ import asyncpg
 from backbone.migrations import migrate_service
 
 # Start order of `wanqing up`; a new service is one more name here (its package is services/<name>).
-SERVICES: tuple[str, ...] = ("profiles", "care", "ceremony")
+SERVICES: tuple[str, ...] = ("profiles", "care", "ceremony", "notify")
 
 
 def migrations_of(service: str) -> tuple[str, Path | None]:

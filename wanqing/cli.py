@@ -27,9 +27,11 @@ app = typer.Typer(name="wanqing", no_args_is_help=True, add_completion=False,
 contracts_app = typer.Typer(no_args_is_help=True, help="The published language: schemas of every message.")
 clock_app = typer.Typer(no_args_is_help=True, help="The platform clock every service follows (simulated time).")
 bench_app = typer.Typer(no_args_is_help=True, help="Measurements on this machine.")
+notify_app = typer.Typer(no_args_is_help=True, help="Notifications: rules and their templates.")
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(clock_app, name="clock")
 app.add_typer(bench_app, name="bench")
+app.add_typer(notify_app, name="notify")
 
 JsonOption = Annotated[str, typer.Option("--json", help="The message body as a JSON object.")]
 ActorOption = Annotated[str | None, typer.Option("--actor-json", help="Who acts (default: the district office).")]
@@ -219,6 +221,25 @@ def bench_store(ctx: typer.Context) -> None:
     sys.argv = ["wanqing bench store", *ctx.args]
     result = store.main()
     raise typer.Exit(result if isinstance(result, int) else 0)
+
+
+@notify_app.command("preview")
+def notify_preview(
+    rule: Annotated[str, typer.Argument(help="A rule id of services/notify/rules/rules.json.")],
+    event: Annotated[Path, typer.Option("--event", help="A JSON file: an event envelope, or its data alone.")],
+    recipient_name: Annotated[str | None, typer.Option(help="The name to address the message to.")] = None,
+    unit_name: Annotated[str | None, typer.Option(help="The unit's name (default: its code).")] = None,
+) -> None:
+    """Render the message RULE would send for an event, without sending it."""
+    from services.notify.preview import PreviewError, preview  # noqa: PLC0415 - loads Jinja2 only when asked
+    from services.notify.rules import UnknownRuleError  # noqa: PLC0415
+    from services.notify.templates import TemplateError  # noqa: PLC0415
+
+    try:
+        rendered = preview(rule, event, recipient_name=recipient_name, unit_name=unit_name)
+    except (PreviewError, UnknownRuleError, TemplateError) as exc:
+        fail(str(exc).strip("'\""))
+    typer.echo(f"主题：{rendered.subject}\n\n{rendered.body}", nl=False)
 
 
 def main() -> None:

@@ -15,6 +15,8 @@ from typing import Any
 import psutil
 import pytest
 
+from wanqing.catalog import SERVICES
+
 UNIT = {"code": "U0001", "name": "区财政局", "kind": "bureau"}
 PERSON = {"name": "张建国", "id_number": "110105196605040137", "unit": "U0001"}  # a valid GB 11643 number
 APPROVAL = {"unit": "U0001", "document_number": "区人社〔2026〕12号", "approved_on": "2026-11-01",
@@ -78,7 +80,7 @@ def test_up_serves_a_command_end_to_end_and_stops_cleanly(tmp_path: Path) -> Non
     children: list[psutil.Process] = []
     try:
         platform = wait_for_platform(up, data_dir, log)
-        assert set(platform["services"]) == {"profiles", "care"}
+        assert set(platform["services"]) == set(SERVICES)  # every service of the catalog runs
         children = psutil.Process(up.pid).children(recursive=True)
         names = {c.name() for c in children}
         assert "nats-server" in names

@@ -141,7 +141,12 @@ class CommandRouter:
 
     async def handle_command(self, name: str, body: bytes) -> Accepted | Refused:
         started = time.perf_counter()
-        reply = await self._handle_command(name, body)
+        try:
+            reply = await self._handle_command(name, body)
+        except Exception:  # noqa: BLE001 - a bug or an outage must still answer, and nothing was committed
+            log.exception("command_failed", command=name)
+            reply = refused(ErrorCode.UNAVAILABLE, f"{self.service} could not handle {name} just now; nothing was "
+                            "recorded. Try again; if it persists, report it with the time.")
         outcome = "accepted" if isinstance(reply, Accepted) else reply.code.value
         metrics.COMMANDS.labels(self.service, name, outcome).inc()
         metrics.COMMAND_SECONDS.labels(self.service, name).observe(time.perf_counter() - started)
@@ -227,4 +232,7 @@ class CommandRouter:
                 data = await handler(conn, parsed, now)
         except DomainError as exc:
             return refused(exc.code, exc.message, **exc.details)
+        except Exception:  # noqa: BLE001 - answer instead of leaving the caller to time out
+            log.exception("query_failed", query=name)
+            return refused(ErrorCode.UNAVAILABLE, f"{self.service} could not answer {name} just now")
         return Answer(data=data)

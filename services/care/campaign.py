@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from uuid import UUID
 
-from contracts.base import Actor, Event, Role
+from contracts.base import Actor, Event, Role, local_date
 from contracts.care import (
     CampaignClosed, CampaignLaunched, CampaignScope, CloseCampaign, LaunchCampaign, TaskKind,
 )
@@ -91,7 +91,7 @@ def scope_units(cmd: LaunchCampaign, all_units: set[str]) -> set[str]:
 def decide_launch(cmd: LaunchCampaign, state: Campaign, units: set[str], task_count: int, now: datetime) -> Event:
     if state.exists:
         raise conflict(f"campaign {cmd.campaign_id} was already launched")
-    if cmd.due_on < now.date():
+    if cmd.due_on < local_date(now):
         raise refused(f"due date {cmd.due_on} has passed", field="due_on")
     for low, high in cmd.scope.age_bands:
         if high is not None and high < low:

@@ -132,7 +132,7 @@ class CareHandlers:
         people = campaign.eligible(
             (Candidate(r["retiree_id"], r["unit"], r["status"], r["birth_date"], r["party"], r["living_alone"],
                        r["survivors"], r["erased"]) for r in rows), cmd.scope, cmd.year, units)
-        launched = campaign.decide_launch(cmd, state, units, len(people), local_date(ctx.now))
+        launched = campaign.decide_launch(cmd, state, units, len(people), ctx.now)
         reply = await ctx.record(campaign_stream(cmd.campaign_id), version, [launched], unit=_scope_unit(units))
         await ctx.conn.execute(
             "INSERT INTO care.campaigns (campaign_id, festival, title, year, due_on, units, launched_by, launched_at, "

@@ -73,10 +73,13 @@ QUERIES: dict[str, str] = {
         FROM care.retiree_facts f WHERE f.status = 'retired' AND NOT f.erased GROUP BY f.unit""",
     "exams": """
         SELECT unit, count(*) AS whole, count(*) FILTER (WHERE status = 'done') AS part
-        FROM care.tasks WHERE kind = 'health_exam' AND status <> 'cancelled'
-          AND period = ANY($4::text[]) GROUP BY unit""",
+        FROM care.tasks WHERE kind = 'health_exam' AND status <> 'cancelled' AND period = ANY($4::text[])
+          AND $1::timestamptz IS NOT NULL AND $2::timestamptz IS NOT NULL AND $3::timestamptz IS NOT NULL
+        GROUP BY unit""",
     "overdue": """
-        SELECT unit, count(*) AS part FROM care.tasks WHERE status = 'open' AND due_at < $3 GROUP BY unit""",
+        SELECT unit, count(*) AS part FROM care.tasks
+        WHERE status = 'open' AND due_at < $3 AND $1::timestamptz IS NOT NULL AND $2::timestamptz IS NOT NULL
+        GROUP BY unit""",
     "assistance": """
         SELECT unit, count(*) FILTER (WHERE decided_at IS NOT NULL OR decision_due_at < $3) AS whole,
                count(*) FILTER (WHERE decided_on_time) AS part

@@ -1,0 +1,152 @@
+"""Festival campaigns across units, and the work-quality scores computed on a known small history."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+
+import asyncpg
+
+from tests.care_service.conftest import T0
+from tests.care_service.district import clerk, ok, retiree, setup_units
+from tests.services_harness import RunningPlatform
+
+
+async def facts_count(database_url: str) -> int:
+    conn = await asyncpg.connect(database_url)
+    try:
+        return int(await conn.fetchval("SELECT count(*) FROM care.retiree_facts"))
+    finally:
+        await conn.close()
+
+
+async def settle(platform: RunningPlatform, database_url: str, expected: int) -> None:
+    """Wait until care has projected `expected` retirees (the feed is asynchronous)."""
+    async def probe() -> bool:
+        return await facts_count(database_url) >= expected
+
+    assert await platform.eventually(probe)
+
+
+class TestDoubleNinthCampaign:
+    async def test_age_bands_across_two_units_with_coverage_per_unit(
+        self, platform: RunningPlatform, database_url: str
+    ) -> None:
+        await setup_units(platform)
+        # Ages reached in 2027: 70, 69, 75, 91 in U0001; 80, 86 and a deceased 85 with a survivor in U0002.
+        a70 = await retiree(platform, "U0001", date(1957, 12, 31))
+        await retiree(platform, "U0001", date(1958, 1, 1))
+        a75 = await retiree(platform, "U0001", date(1952, 6, 1))
+        a91 = await retiree(platform, "U0001", date(1936, 2, 2))
+        b80 = await retiree(platform, "U0002", date(1947, 10, 10))
+        await retiree(platform, "U0002", date(1941, 3, 3))
+        dead = await retiree(platform, "U0002", date(1942, 4, 4))
+        await ok(await platform.send("profiles", "RecordSurvivor", {
+            "retiree_id": str(dead), "survivor_name": "王桂兰", "relation": "配偶"}))
+        await ok(await platform.send("profiles", "RecordDeath", {"retiree_id": str(dead), "died_on": "2027-02-01"}))
+        await settle(platform, database_url, 7)
+        await platform.eventually(lambda: _deceased(database_url, dead))
+
+        cid = uuid.uuid4()
+        launched = await ok(await platform.send("care", "LaunchCampaign", {
+            "campaign_id": str(cid), "festival": "double_ninth", "title": "2027年重阳节走访慰问", "year": 2027,
+            "due_on": "2027-10-20",
+            "scope": {"units": ["U0001", "U0002"], "age_bands": [[70, 70], [75, 75], [80, 80], [85, 85], [90, None]],
+                      "include_survivors": True}}))
+        assert launched["summary"] == {"tasks": 4, "units": 2}
+        progress = await ok(await platform.query("care", "GetCampaignProgress", {"campaign_id": str(cid)}))
+        per_unit = {u["unit"]: u for u in progress["data"]["per_unit"]}
+        assert (per_unit["U0001"]["tasks"], per_unit["U0002"]["tasks"]) == (3, 1)
+        conn = await asyncpg.connect(database_url)
+        try:
+            reached = {r["retiree_id"] for r in await conn.fetch(
+                "SELECT retiree_id FROM care.tasks WHERE campaign_id = $1", cid)}
+        finally:
+            await conn.close()
+        assert reached == {a70, a75, a91, b80}  # 69, 86 and the deceased are out (bands given: no survivors)
+
+        task = (await ok(await platform.query("care", "ListTasks", {"unit": "U0001", "view": "open",
+                                                                      "actor": clerk("U0001")})))["data"]["items"]
+        festival = [t for t in task if t["kind"] == "festival_visit"][0]
+        await ok(await platform.send("care", "CompleteTask", {
+            "task_id": festival["task_id"], "done_at": T0.isoformat(), "done_by": ["clerk-U0001"], "form": "home",
+            "gifts": "重阳糕、慰问金", "amount": 500, "actor": clerk("U0001")}))
+        closed = await ok(await platform.send("care", "CloseCampaign", {"campaign_id": str(cid)}))
+        assert closed["ok"]
+        progress = await ok(await platform.query("care", "GetCampaignProgress", {"campaign_id": str(cid)}))
+        cov = {u["unit"]: u["coverage"] for u in progress["data"]["per_unit"]}
+        assert cov == {"U0001": round(1 / 3, 4), "U0002": 0.0}
+
+    async def test_spring_festival_keeps_survivors_and_a_unit_launches_only_for_itself(
+        self, platform: RunningPlatform, database_url: str
+    ) -> None:
+        await setup_units(platform)
+        await retiree(platform, "U0002", date(1950, 1, 1))
+        dead = await retiree(platform, "U0002", date(1942, 4, 4))
+        await ok(await platform.send("profiles", "RecordSurvivor", {
+            "retiree_id": str(dead), "survivor_name": "王桂兰", "relation": "配偶"}))
+        await ok(await platform.send("profiles", "RecordDeath", {"retiree_id": str(dead), "died_on": "2027-02-01"}))
+        await settle(platform, database_url, 2)
+        await platform.eventually(lambda: _deceased(database_url, dead))
+        refused = await platform.send("care", "LaunchCampaign", {
+            "campaign_id": str(uuid.uuid4()), "festival": "spring", "title": "春节慰问", "year": 2028,
+            "due_on": "2028-02-01", "scope": {"units": ["U0001"]}, "actor": clerk("U0002")})
+        assert (refused["ok"], refused["code"]) == (False, "forbidden")
+        own = await ok(await platform.send("care", "LaunchCampaign", {
+            "campaign_id": str(uuid.uuid4()), "festival": "spring", "title": "春节慰问", "year": 2028,
+            "due_on": "2028-02-01", "actor": clerk("U0002")}))
+        assert own["summary"] == {"tasks": 2, "units": 1}  # the living retiree and the survivor
+
+
+async def _deceased(database_url: str, rid: uuid.UUID) -> bool:
+    conn = await asyncpg.connect(database_url)
+    try:
+        return await conn.fetchval("SELECT status FROM care.retiree_facts WHERE retiree_id = $1", rid) == "deceased"
+    finally:
+        await conn.close()
+
+
+class TestScores:
+    async def test_scores_on_a_known_small_history(self, platform: RunningPlatform, database_url: str) -> None:
+        await setup_units(platform)
+        r1 = await retiree(platform, "U0001", date(1950, 5, 5))
+        r2 = await retiree(platform, "U0001", date(1951, 6, 6))
+        await retiree(platform, "U0002", date(1949, 7, 7))
+        for rid in (r1, r2):
+            await ok(await platform.send("profiles", "RecordHospitalization", {
+                "retiree_id": str(rid), "hospital": "区医院", "admitted_on": "2027-03-01"}))
+        await settle(platform, database_url, 3)
+
+        async def hospital_tasks() -> list[asyncpg.Record]:
+            conn = await asyncpg.connect(database_url)
+            try:
+                rows = await conn.fetch("SELECT task_id, retiree_id FROM care.tasks WHERE kind = 'hospital_visit'")
+            finally:
+                await conn.close()
+            return list(rows) if len(rows) == 2 else []  # noqa: PLR2004
+
+        tasks = {r["retiree_id"]: r["task_id"] for r in await platform.eventually(hospital_tasks)}
+        # r1 visited after 24 h (on time); r2 never visited; the clock then moves past every due time.
+        await ok(await platform.send("care", "CompleteTask", {
+            "task_id": str(tasks[r1]), "done_at": T0.isoformat(), "done_by": ["clerk-U0001"], "form": "hospital",
+            "actor": clerk("U0001")}))
+        conn = await asyncpg.connect(database_url)
+        try:
+            await conn.execute("UPDATE care.tasks SET done_at = opened_at + interval '24 hours' WHERE task_id = $1",
+                               tasks[r1])
+            from backbone.clock import advance_platform_time  # noqa: PLC0415
+
+            await advance_platform_time(conn, timedelta(days=5))
+        finally:
+            await conn.close()
+        reply = await ok(await platform.query("care", "GetUnitScores", {"period": "2027Q1"}))
+        units = {u["unit"]: u for u in reply["data"]["units"]}
+        u1 = units["U0001"]
+        assert u1["hospital_visits_on_time_pct"] == 50.0  # noqa: PLR2004
+        assert u1["median_hours_to_hospital_visit"] == 24.0  # noqa: PLR2004
+        assert u1["contacted_pct"] == 50.0  # noqa: PLR2004 - one of two living retirees had a completed visit
+        assert u1["overdue_open_tasks"] >= 1
+        assert units["U0002"]["hospital_visits_on_time_pct"] is None  # nothing owed: no score, not 0
+        assert reply["data"]["district"]["hospital_visits_on_time_pct"] == 50.0  # noqa: PLR2004
+        own = await ok(await platform.query("care", "GetUnitScores", {"period": "2027Q1", "actor": clerk("U0002")}))
+        assert [u["unit"] for u in own["data"]["units"]] == ["U0002"]

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import nats
+from nats.aio.client import Client
 from nats.errors import NoRespondersError, NoServersError
 from nats.errors import TimeoutError as NatsTimeoutError
 
@@ -64,13 +65,26 @@ def query_body(body: dict[str, Any], actor: dict[str, Any] | None = None) -> dic
     return out
 
 
+async def _quiet(_exc: Exception) -> None:
+    """nats-py prints a traceback for every failed attempt by default; the command reports the outcome itself."""
+
+
+async def connect(nats_url: str, *, keep_reconnecting: bool = False) -> Client:
+    """Fails within seconds when nothing listens (nats-py retries a first connect forever with attempts=0)."""
+    try:
+        nc = await nats.connect(nats_url, connect_timeout=3, max_reconnect_attempts=1, reconnect_time_wait=0.5,
+                                error_cb=_quiet)
+    except (NoServersError, OSError, TimeoutError) as exc:
+        msg = f"cannot reach NATS at {nats_url} (is `wanqing up` running?): {type(exc).__name__}"
+        raise NoAnswerError(msg) from exc
+    if keep_reconnecting:  # once connected, a tail should ride out a server restart
+        nc.options["max_reconnect_attempts"] = -1
+    return nc
+
+
 async def request(nats_url: str, subject: str, body: dict[str, Any], wait_s: float) -> dict[str, Any]:
     """One request/reply; the reply decoded from JSON."""
-    try:
-        nc = await nats.connect(nats_url, connect_timeout=3, allow_reconnect=False, max_reconnect_attempts=0)
-    except (NoServersError, OSError) as exc:
-        msg = f"cannot reach NATS at {nats_url}: {exc or type(exc).__name__}"
-        raise NoAnswerError(msg) from exc
+    nc = await connect(nats_url)
     try:
         reply = await nc.request(subject, json.dumps(body, ensure_ascii=False).encode(), timeout=wait_s)
     except NoRespondersError as exc:

@@ -7,11 +7,11 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-import nats
 from nats.aio.msg import Msg
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from contracts import subjects
+from wanqing.messages import connect
 
 STREAM = "WANQING"
 
@@ -26,10 +26,6 @@ def event_line(subject: str, payload: bytes) -> str:
         return f"?  {subject}  (not an envelope)  {payload.decode(errors='replace')}"
 
 
-async def _no_error_log(_exc: Exception) -> None:
-    """nats-py prints every connection error by default; the command reports what matters itself."""
-
-
 async def tail(  # noqa: PLR0913 - the command's options, passed through
     nats_url: str,
     *,
@@ -41,7 +37,7 @@ async def tail(  # noqa: PLR0913 - the command's options, passed through
 ) -> int:
     """Print lines until stopped (or `limit` events); returns how many were printed."""
     subject = subjects.events_matching(unit, event_type)
-    nc = await nats.connect(nats_url, connect_timeout=3, max_reconnect_attempts=-1, error_cb=_no_error_log)
+    nc = await connect(nats_url, keep_reconnecting=True)
     done = asyncio.Event()
     seen = 0
 

@@ -59,12 +59,12 @@ class TestApproveRetirement:
 
         async def facts() -> dict[str, Any] | None:
             r = await platform.query("care", "GetRetireeFacts", {"retiree_id": str(rid)})
-            return r if r["ok"] else None
+            return r if r["ok"] and r["data"]["status"] == "retired" else None
 
         found = await platform.eventually(facts)
         assert found is not None, "care never recorded the approval"
         assert found["data"]["unit"] == "U0007"
-        assert found["data"]["applied_events"] == 1
+        assert found["data"]["applied_events"] == 2  # noqa: PLR2004 - registered, then approved: once each
 
     async def test_the_same_command_id_twice_has_one_effect_and_the_same_reply(
         self, platform: RunningPlatform, database_url: str

@@ -23,6 +23,7 @@ APPROVAL = {"unit": "U0001", "document_number": "区人社〔2026〕12号", "app
             "retirement_date": "2026-11-30", "category": "cadre"}
 
 OWNER_ONLY = 0o600
+REGISTERED_AND_APPROVED = 2  # events care applies for one retiree in this journey
 
 
 def cli_env(data_dir: Path) -> dict[str, str]:
@@ -106,7 +107,7 @@ def test_up_serves_a_command_end_to_end_and_stops_cleanly(tmp_path: Path) -> Non
             assert json.loads(sent.stdout)["ok"] is True
 
         facts = facts_after_approval(data_dir, retiree_id)
-        assert facts["data"]["applied_events"] == 2  # registered, then approved: each applied once
+        assert facts["data"]["applied_events"] == REGISTERED_AND_APPROVED  # each applied once
         assert facts["data"]["status"] == "retired"
 
         # A crashed service is restarted, and comes back with its durable consumer and read model intact.
@@ -116,7 +117,7 @@ def test_up_serves_a_command_end_to_end_and_stops_cleanly(tmp_path: Path) -> Non
         wait_until_restarted(up, "care", log)
         again = eventually_answered(data_dir, "query", "care", "GetRetireeFacts",
                                     "--json", json.dumps({"retiree_id": retiree_id}))
-        assert again["data"]["applied_events"] == 2  # nothing applied twice across the restart
+        assert again["data"]["applied_events"] == REGISTERED_AND_APPROVED  # none twice across the restart
         children = psutil.Process(up.pid).children(recursive=True)
 
         tail = wanqing(data_dir, "tail", "--from-start", "--type", "RetirementApproved", "--limit", "1")

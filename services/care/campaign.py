@@ -61,7 +61,10 @@ def eligible(people: Iterable[Candidate], scope: CampaignScope, year: int, units
         if p.unit not in units or p.erased:
             continue
         if p.status == "deceased":
-            if scope.include_survivors and p.survivors > 0 and not scope.age_bands and not scope.party_members_only:
+            # Survivors stay in festival care, but filters about the retiree (age, party, living alone) cannot
+            # be judged for a survivor, so a filtered campaign leaves them out.
+            filtered = scope.age_bands or scope.party_members_only or scope.living_alone_only
+            if scope.include_survivors and p.survivors > 0 and not filtered:
                 out.append(p)
             continue
         if p.status != "retired":

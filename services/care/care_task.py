@@ -147,7 +147,7 @@ def next_stage(state: Task, policy: Policy, now: datetime | None = None) -> tupl
     return None
 
 
-def decide_stage(state: Task, stage: str, now: datetime) -> list[Event]:
+def decide_stage(state: Task, stage: str, now: datetime, policy: Policy | None = None) -> list[Event]:
     """What a fired rung records; nothing if the task closed meanwhile."""
     if not state.is_open:
         return []
@@ -159,4 +159,9 @@ def decide_stage(state: Task, stage: str, now: datetime) -> list[Event]:
     if stage == "overdue":
         return [] if state.overdue else [CareTaskOverdue(assignee=state.assignee, **common)]
     level = EscalationLevel(stage.split(":", 1)[1])
+    order = [s.level for s in policy.escalation] if policy else [EscalationLevel.UNIT_HEAD,
+                                                                 EscalationLevel.DISTRICT_OFFICE]
+    rung = order.index(level) if level in order else -1
+    if not state.overdue or rung != state.escalations:
+        return []  # a repeated or stale rung: each level is escalated to once, in the ladder's order
     return [CareTaskEscalated(level=level, escalated_at=now, **common)]

@@ -88,7 +88,8 @@ class CareHandlers:
                             now: datetime) -> None:
         task_id = UUID(payload["task_id"])
         state, version = await task_board.load_task(conn, self._store, task_id)
-        events = care_task.decide_stage(state, payload["stage"], now)
+        policy = self._policies.version(await self._task_policy(conn, task_id))
+        events = care_task.decide_stage(state, payload["stage"], now, policy)
         if events:
             meta = Metadata(actor=SYSTEM_ACTOR, correlation_id=task_id)
             pending = [await to_new_event(conn, self._keyring, ev, state.unit or "", now) for ev in events]
@@ -96,7 +97,6 @@ class CareHandlers:
             for ev in events:
                 state = care_task.evolve(state, ev)
                 await task_board.apply(conn, ev, now)
-        policy = self._policies.version(await self._task_policy(conn, task_id))
         await task_board.rearm(conn, state, policy, now)
 
     # ------------------------------------------------------------------------------------- the calendar

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contracts.care import EscalationLevel, TaskKind
 
@@ -34,11 +34,16 @@ class AssistancePolicy(Frozen):
     approval_limits_yuan: dict[str, int]
 
 
+# Kinds opened by an event whose due time is a number of hours after it (calendar kinds use dates).
+EVENT_TRIGGERED = frozenset({TaskKind.HOSPITAL_VISIT, TaskKind.DISCHARGE_FOLLOW_UP, TaskKind.FAMILY_EMERGENCY_VISIT,
+                             TaskKind.BEREAVEMENT_VISIT})
+
+
 class Policy(Frozen):
     model_config = ConfigDict(frozen=True, extra="ignore")  # "_comment" and future keys are ignored
 
     version: str = Field(min_length=1, max_length=40)
-    due_hours: dict[TaskKind, int]
+    due_hours: dict[TaskKind, Annotated[int, Field(ge=0)]]
     due_soon_hours: int = Field(ge=0)
     escalation: list[EscalationStep]
     milestone_ages: list[int]
@@ -50,6 +55,14 @@ class Policy(Frozen):
     talent_review_every_years: int = Field(ge=1, le=10)
     double_ninth_age_bands: list[tuple[int, int | None]]
     assistance: AssistancePolicy
+
+    @model_validator(mode="after")
+    def _event_kinds_have_due_times(self) -> Policy:
+        missing = EVENT_TRIGGERED - set(self.due_hours)
+        if missing:
+            msg = f"due_hours lacks {', '.join(sorted(k.value for k in missing))}"
+            raise ValueError(msg)
+        return self
 
     def due_after(self, kind: TaskKind, start: datetime) -> datetime:
         return start + timedelta(hours=self.due_hours[kind])

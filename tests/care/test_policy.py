@@ -105,16 +105,12 @@ class TestRejectingABadFile:
         with pytest.raises(ValidationError):
             parse_policy(raw)
 
-    @pytest.mark.xfail(reason="BUG: Policy.due_hours is dict[TaskKind, int] without a lower bound, so a negative "
-                              "due time (a hospital visit due before the hospitalisation) is accepted", strict=True)
     def test_negative_due_hours_are_a_validation_error(self) -> None:
         raw = deploy_raw()
         raw["due_hours"]["hospital_visit"] = -72
         with pytest.raises(ValidationError):
             parse_policy(raw)
 
-    @pytest.mark.xfail(reason="BUG: due_hours may omit a kind that obligations.for_event needs; the policy loads "
-                              "and for_event later raises KeyError on the first MemberHospitalized", strict=True)
     def test_due_hours_without_an_event_triggered_kind_is_a_validation_error(self) -> None:
         raw = deploy_raw()
         del raw["due_hours"]["hospital_visit"]

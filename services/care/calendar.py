@@ -8,7 +8,7 @@ year, quarter or month: "visited this year" belongs to that year and is never in
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from uuid import UUID
 
@@ -60,6 +60,9 @@ def contact_period(day: date, months: int) -> tuple[str, date]:
     return f"{day.year}M{start_month:02d}+{months}", last
 
 
+LATE_GRACE = timedelta(days=7)
+
+
 def months_between(start: date, end: date) -> list[date]:
     """The first day of every month touched by [start, end]."""
     out, cur = [], date(start.year, start.month, 1)
@@ -77,7 +80,9 @@ def for_range(people: Iterable[Person], start: date, end: date, policy: Policy) 
     for p in people:
         specs += _birthday(p, start, end, policy) + _party(p, start, end, policy) + _talent(p, end, policy)
         specs += _contact(p, months, end, policy) + _exam(p, start, end)
-    return specs
+    # An obligation found after its date (a person entered late) is owed, but cannot be overdue on arrival.
+    floor = end_of_day(start)
+    return [s if s.due_at >= floor else replace(s, due_at=end_of_day(start + LATE_GRACE)) for s in specs]
 
 
 def for_day(people: Iterable[Person], day: date, policy: Policy) -> list[TaskSpec]:

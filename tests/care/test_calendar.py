@@ -260,3 +260,10 @@ class TestTheSweep:
 
     def test_nobody_to_sweep_owes_nothing(self) -> None:
         assert for_day([], TODAY, POLICY) == []
+
+
+class TestLateArrivals:
+    def test_an_obligation_found_after_its_date_is_due_a_week_after_it_is_found(self) -> None:
+        late = date(2027, 11, 24)
+        [spec] = of_kind(for_day([person(party_joined_on=date(1977, 7, 1))], late, POLICY), TaskKind.PARTY_50_YEARS)
+        assert spec.due_at == eod(date(2027, 12, 1))

@@ -19,7 +19,7 @@ def decode(models: Mapping[str, type[Event]], env: Envelope) -> Event | None:
     return model.model_validate({**env.data, "type": env.type}) if model else None
 
 
-async def load_state(
+async def load_state(  # noqa: PLR0913 - the stream and how to fold it
     conn: asyncpg.Connection,
     store: EventStore,
     stream_id: str,

@@ -17,7 +17,7 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
 
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10, **kwargs: Any) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, init=_init_connection, **kwargs)
-    assert pool is not None  # noqa: S101 - narrows the type: asyncpg returns None only with no loop
+    assert pool is not None
     return pool
 
 

@@ -22,7 +22,7 @@ RETRY_AFTER = timedelta(minutes=1)
 TimerHandler = Callable[[asyncpg.Connection, str, dict[str, Any], datetime], Awaitable[None]]
 
 
-async def schedule(  # noqa: PLR0913, PLR0917 - a timer is these six things
+async def schedule(  # noqa: PLR0913 - a timer is these six things
     conn: asyncpg.Connection, schema: str, timer_id: str, kind: str, due_at: datetime, payload: dict[str, Any]
 ) -> None:
     """Idempotent by timer_id: rescheduling the same id moves it and re-arms it."""

@@ -12,7 +12,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.errors import ErrorCode
 
-
 # The district's civil time: "today", birthdays, quiet hours and office mornings are days in China.
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 

@@ -6,7 +6,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Coroutine
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
@@ -240,6 +240,77 @@ def notify_preview(
     except (PreviewError, UnknownRuleError, TemplateError) as exc:
         fail(str(exc).strip("'\""))
     typer.echo(f"主题：{rendered.subject}\n\n{rendered.body}", nl=False)
+
+
+import_app = typer.Typer(no_args_is_help=True, help="Bulk import of office spreadsheets.")
+report_app = typer.Typer(no_args_is_help=True, help="Reports for the district office.")
+app.add_typer(import_app, name="import")
+app.add_typer(report_app, name="report")
+
+
+@import_app.command("retirees")
+def import_retirees(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="The roster, .xlsx or .csv.")],
+    unit: Annotated[str, typer.Option(help="The unit code the retirees belong to.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only check and preview; write nothing.")] = False,
+    skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Write valid rows, report the rest.")] = False,
+    actor: ActorOption = None,
+) -> None:
+    """Check a roster (every problem with its row number), then import it; re-importing changes nothing."""
+    from contracts.base import local_date  # noqa: PLC0415
+    from services.profiles.spreadsheet import UnreadableRosterError  # noqa: PLC0415
+    from wanqing.importer import import_roster, preview_lines  # noqa: PLC0415
+
+    settings = Settings()
+    try:
+        subjects.check_token(unit, "unit")
+        who = messages.parse_object(actor, "--actor-json") if actor else messages.default_actor(settings.district)
+    except ValueError as exc:
+        fail(str(exc))
+    url = None if dry_run else nats_url(settings)
+    try:
+        outcome = run_async(import_roster(file, unit=unit, nats_url=url, actor=who, today=local_date(datetime.now(UTC)),
+                                          dry_run=dry_run, skip_invalid=skip_invalid,
+                                          progress=lambda n: typer.echo(f"已提交 {n} 行……", err=True)))
+    except UnreadableRosterError as exc:
+        fail(f"{exc.reason_zh}（{exc}）")
+    for line in preview_lines(outcome.roster, file):
+        typer.echo(line)
+    if outcome.refused:
+        refusal = outcome.refused[0]
+        typer.echo(f"导入被拒绝：{refusal.get('message')}")
+        for p in refusal.get("details", {}).get("problems", [])[:50]:
+            typer.echo(f"  第 {p['row']} 行：{p['problem']}")
+        raise typer.Exit(1)
+    if dry_run:
+        typer.echo("预检完成（--dry-run），未写入任何数据。")
+        raise typer.Exit(1 if outcome.roster.problems else 0)
+    if outcome.roster.problems and not skip_invalid:
+        typer.echo("存在问题，未写入任何数据。请修改后重新导入，或使用 --skip-invalid 只导入有效行。")
+        raise typer.Exit(1)
+    typer.echo(f"导入完成：新增 {outcome.imported} 人，已在档案中跳过 {outcome.skipped_existing} 人。")
+
+
+@report_app.command("units")
+def report_units(
+    period: Annotated[str, typer.Option(help="2027, 2027Q1, 2027H1 or 2027-03.")],
+    xlsx: Annotated[Path | None, typer.Option(help="Also write the report to this .xlsx file.")] = None,
+    unit: Annotated[str | None, typer.Option(help="Only this unit.")] = None,
+    actor: ActorOption = None,
+) -> None:
+    """The work-quality scores of every unit for a period, in Chinese; optionally as an Excel file."""
+    from wanqing.report import table_lines, write_xlsx  # noqa: PLC0415
+
+    settings = Settings()
+    who = messages.parse_object(actor, "--actor-json") if actor else messages.default_actor(settings.district)
+    body = messages.query_body({"period": period, **({"unit": unit} if unit else {})}, who)
+    reply = run_async(messages.request(nats_url(settings), subjects.query("care", "GetUnitScores"), body, 30))
+    if not reply.get("ok"):
+        fail(f"{reply.get('code')}: {reply.get('message')}", 1)
+    for line in table_lines(reply["data"]):
+        typer.echo(line)
+    if xlsx is not None:
+        typer.echo(f"已写入 {write_xlsx(reply['data'], xlsx)}")
 
 
 def main() -> None:

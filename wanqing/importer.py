@@ -18,7 +18,7 @@ import nats
 from nats.errors import TimeoutError as NatsTimeoutError
 
 from contracts import subjects
-from services.profiles.spreadsheet import Roster, RetireeRecord, read_roster
+from services.profiles.spreadsheet import RetireeRecord, Roster, read_roster
 from wanqing.messages import NoAnswerError
 
 BATCH_ROWS = 500
@@ -40,7 +40,8 @@ class ImportOutcome:
 def preview_lines(roster: Roster, path: Path) -> list[str]:
     """What staff read before anything is written (Chinese, with the rows as Excel shows them)."""
     valid = roster.valid_records
-    lines = [f"文件 {path.name}：共 {len(roster.records)} 行数据，其中有效 {len(valid)} 行，问题 {len(roster.problems)} 处。"]
+    lines = [(f"文件 {path.name}：共 {len(roster.records)} 行数据，其中有效 {len(valid)} 行，"
+              f"问题 {len(roster.problems)} 处。")]
     lines += [f"  说明：{info}" for info in roster.infos]
     for p in sorted(roster.problems, key=lambda p: (p.row or 0, p.column or "")):
         where = f"第 {p.row} 行" if p.row is not None else "整个文件"

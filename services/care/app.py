@@ -14,9 +14,24 @@ from backbone.store import Metadata
 from contracts import subjects
 from contracts.base import SYSTEM_ACTOR, local_date
 from contracts.care import (
-    AdoptPolicy, ApplyForAssistance, ApproveAssistance, AssessAssistance, AssignTask, CancelTask, CloseCampaign,
-    CompleteTask, GetAssistanceCase, GetCampaignProgress, GetPolicy, GetRetireeFacts, GetTask, GetUnitScores,
-    LaunchCampaign, ListTasks, PayAssistance, RejectAssistance,
+    AdoptPolicy,
+    ApplyForAssistance,
+    ApproveAssistance,
+    AssessAssistance,
+    AssignTask,
+    CancelTask,
+    CloseCampaign,
+    CompleteTask,
+    GetAssistanceCase,
+    GetCampaignProgress,
+    GetPolicy,
+    GetRetireeFacts,
+    GetTask,
+    GetUnitScores,
+    LaunchCampaign,
+    ListTasks,
+    PayAssistance,
+    RejectAssistance,
 )
 from services.care import retiree_facts, scores
 from services.care.handlers import SWEEP_TIMER, CareHandlers, schedule_sweep
@@ -31,7 +46,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 async def startup(rt: Runtime, policies: PolicyBook, policy_file: Path) -> None:
     """Adopt the policy file's version if it is new, and make sure the daily calendar sweep is armed."""
-    raw = json.loads(policy_file.read_text(encoding="utf-8"))
+    raw = json.loads(policy_file.read_text(encoding="utf-8"))  # noqa: ASYNC240 - once, at start
     now = await rt.clock.now()
     meta = Metadata(actor=SYSTEM_ACTOR, correlation_id=uuid.uuid4())
     async with rt.pool.acquire() as conn, conn.transaction():

@@ -1,5 +1,6 @@
 """The assistance case (困难帮扶): applied for → assessed → approved within the approver's limit, or rejected →
-paid. Pure decide/evolve; the decision is due `assistance.decision_days` after the case opens."""
+paid. Pure decide/evolve; the decision is due `assistance.decision_days` after the case opens.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +10,18 @@ from uuid import UUID
 
 from contracts.base import Actor, Event, Role
 from contracts.care import (
-    ApplyForAssistance, ApproveAssistance, AssessAssistance, AssistanceApproved, AssistanceAssessed,
-    AssistanceCaseOpened, AssistanceDecisionOverdue, AssistancePaid, AssistanceRejected, AssistanceStatus,
-    PayAssistance, RejectAssistance,
+    ApplyForAssistance,
+    ApproveAssistance,
+    AssessAssistance,
+    AssistanceApproved,
+    AssistanceAssessed,
+    AssistanceCaseOpened,
+    AssistanceDecisionOverdue,
+    AssistancePaid,
+    AssistanceRejected,
+    AssistanceStatus,
+    PayAssistance,
+    RejectAssistance,
 )
 from contracts.errors import conflict, forbidden, not_found, refused
 from services.care.policy import Policy
@@ -29,7 +39,7 @@ class Case:
     overdue: bool = False
 
 
-def evolve(state: Case, event: Event) -> Case:
+def evolve(state: Case, event: Event) -> Case:  # noqa: PLR0911 - one case per event
     s = replace(state, version=state.version + 1)
     match event:
         case AssistanceCaseOpened():
@@ -65,7 +75,9 @@ def opened(  # noqa: PLR0913
                                 policy_version=policy.version)
 
 
-def decide_apply(cmd: ApplyForAssistance, state: Case, living: bool, now: datetime, policy: Policy) -> list[Event]:
+def decide_apply(
+    cmd: ApplyForAssistance, state: Case, living: bool, now: datetime, policy: Policy,  # noqa: FBT001
+) -> list[Event]:
     _unit_or_district(cmd.actor, cmd.unit)
     if state.status is not None:
         raise conflict(f"assistance case {cmd.case_id} already exists")

@@ -74,7 +74,8 @@ def months_between(start: date, end: date) -> list[date]:
 
 def for_range(people: Iterable[Person], start: date, end: date, policy: Policy) -> list[TaskSpec]:
     """Every calendar obligation arising on the days start..end (one day normally; more when the sweep catches
-    up after the clock jumped)."""
+    up after the clock jumped).
+    """
     specs: list[TaskSpec] = []
     months = months_between(start, end)
     for p in people:
@@ -102,7 +103,8 @@ def _birthday(p: Person, start: date, end: date, policy: Policy) -> list[TaskSpe
     if p.birth_date is None:
         return []
     horizon = end + timedelta(days=policy.birthday_open_days_before)
-    return [_spec(p, TaskKind.BIRTHDAY_VISIT, when, str(when.year), f"MilestoneBirthday:{when.year - p.birth_date.year}")
+    return [_spec(p, TaskKind.BIRTHDAY_VISIT, when, str(when.year),
+                  f"MilestoneBirthday:{when.year - p.birth_date.year}")
             for when in _anniversaries(p.birth_date, start, horizon)
             if when.year - p.birth_date.year in policy.milestone_ages]
 

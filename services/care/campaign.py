@@ -9,7 +9,12 @@ from uuid import UUID
 
 from contracts.base import Actor, Event, Role, local_date
 from contracts.care import (
-    CampaignClosed, CampaignLaunched, CampaignScope, CloseCampaign, LaunchCampaign, TaskKind,
+    CampaignClosed,
+    CampaignLaunched,
+    CampaignScope,
+    CloseCampaign,
+    LaunchCampaign,
+    TaskKind,
 )
 from contracts.errors import conflict, forbidden, not_found, refused
 from services.care.obligations import TaskSpec, end_of_day
@@ -55,7 +60,8 @@ def in_band(age: int, bands: list[tuple[int, int | None]]) -> bool:
 
 def eligible(people: Iterable[Candidate], scope: CampaignScope, year: int, units: set[str]) -> list[Candidate]:
     """Living retirees in scope by the age they reach in the campaign's year; survivors of the deceased stay in
-    festival care (practice) unless the scope leaves them out; the deceased themselves and erased are never in."""
+    festival care (practice) unless the scope leaves them out; the deceased themselves and erased are never in.
+    """
     out = []
     for p in people:
         if p.unit not in units or p.erased:

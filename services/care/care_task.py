@@ -13,9 +13,21 @@ from uuid import UUID
 
 from contracts.base import Actor, Event, Role
 from contracts.care import (
-    AssignTask, CancelTask, CareTaskAssigned, CareTaskCancelled, CareTaskDueSoon, CareTaskEscalated,
-    CareTaskOpened, CareTaskOverdue, CompleteTask, ContactForm, ContactMade, EscalationLevel, TalkCompleted,
-    TaskKind, VisitCompleted,
+    AssignTask,
+    CancelTask,
+    CareTaskAssigned,
+    CareTaskCancelled,
+    CareTaskDueSoon,
+    CareTaskEscalated,
+    CareTaskOpened,
+    CareTaskOverdue,
+    CompleteTask,
+    ContactForm,
+    ContactMade,
+    EscalationLevel,
+    TalkCompleted,
+    TaskKind,
+    VisitCompleted,
 )
 from contracts.errors import conflict, forbidden, not_found, refused
 from services.care.policy import Policy
@@ -47,7 +59,7 @@ class Task:
         return self.status is Status.OPEN
 
 
-def evolve(state: Task, event: Event) -> Task:
+def evolve(state: Task, event: Event) -> Task:  # noqa: PLR0911 - one case per event
     s = replace(state, version=state.version + 1)
     match event:
         case CareTaskOpened():
@@ -135,7 +147,8 @@ def stages(policy: Policy) -> list[tuple[str, timedelta]]:
 
 def next_stage(state: Task, policy: Policy, now: datetime | None = None) -> tuple[str, datetime] | None:
     """The next rung the task's single timer waits for. A reminder already past at `now` is skipped (a task
-    opened less than a day before it is due gets no "due tomorrow" message); a past overdue rung is not."""
+    opened less than a day before it is due gets no "due tomorrow" message); a past overdue rung is not.
+    """
     if not state.is_open or state.due_at is None:
         return None
     passed = 2 + state.escalations if state.overdue else (1 if state.reminded else 0)

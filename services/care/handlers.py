@@ -16,8 +16,21 @@ from backbone.crypto import Keyring
 from backbone.store import EventStore, Metadata
 from contracts.base import LOCAL_TZ, SYSTEM_ACTOR, Accepted, Event, local_date
 from contracts.care import (
-    AdoptPolicy, ApplyForAssistance, AssistanceCaseOpened, ApproveAssistance, AssessAssistance, AssignTask, CancelTask, CloseCampaign,
-    CompleteTask, LaunchCampaign, PayAssistance, RejectAssistance, assistance_stream, campaign_stream, task_stream,
+    AdoptPolicy,
+    ApplyForAssistance,
+    ApproveAssistance,
+    AssessAssistance,
+    AssignTask,
+    AssistanceCaseOpened,
+    CancelTask,
+    CloseCampaign,
+    CompleteTask,
+    LaunchCampaign,
+    PayAssistance,
+    RejectAssistance,
+    assistance_stream,
+    campaign_stream,
+    task_stream,
 )
 from contracts.errors import conflict, forbidden, refused
 from contracts.registry import EVENTS

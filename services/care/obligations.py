@@ -53,10 +53,11 @@ def _spec(kind: TaskKind, env: Envelope, unit: str, due_at: datetime) -> TaskSpe
                     cause_event_id=env.event_id)
 
 
-def for_event(env: Envelope, policy: Policy) -> list[TaskSpec]:  # noqa: PLR0911 - one case per trigger
+def for_event(env: Envelope, policy: Policy) -> list[TaskSpec]:
     """The tasks a profiles event opens by itself (calendar obligations come from the daily sweep).
 
-    Due times run from when the fact was recorded (the office cannot visit before it knows)."""
+    Due times run from when the fact was recorded (the office cannot visit before it knows).
+    """
     d = env.data
     match env.type:
         case "RetirementPlanned":

@@ -11,7 +11,14 @@ from backbone.db import row_to_json
 from backbone.store import EventStore
 from contracts.base import LOCAL_TZ, Actor, Role, local_date
 from contracts.care import (
-    TASK_KIND_ZH, GetAssistanceCase, GetCampaignProgress, GetPolicy, GetTask, ListTasks, TaskKind, task_stream,
+    TASK_KIND_ZH,
+    GetAssistanceCase,
+    GetCampaignProgress,
+    GetPolicy,
+    GetTask,
+    ListTasks,
+    TaskKind,
+    task_stream,
 )
 from contracts.errors import forbidden, not_found, refused
 from services.care.policy_book import PolicyBook

@@ -8,8 +8,19 @@ from pathlib import Path
 from backbone import service
 from backbone.service import Runtime, ServiceSpec
 from contracts.profiles import (
-    COMMANDS, CountRetireesPerUnit, ImportRoster, DeactivateStaff, GetRetiree, ListReadAccess, ListRetirees, ListStaff,
-    ListUnits, RegisterStaff, RegisterUnit, RetireeCommand, SetCareContact,
+    COMMANDS,
+    CountRetireesPerUnit,
+    DeactivateStaff,
+    GetRetiree,
+    ImportRoster,
+    ListReadAccess,
+    ListRetirees,
+    ListStaff,
+    ListUnits,
+    RegisterStaff,
+    RegisterUnit,
+    RetireeCommand,
+    SetCareContact,
 )
 from services.profiles import handlers, importing
 from services.profiles.queries import ArchiveQueries

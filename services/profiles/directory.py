@@ -7,8 +7,15 @@ from dataclasses import dataclass
 from contracts.base import Actor, Event, Role
 from contracts.errors import conflict, forbidden, not_found, refused
 from contracts.profiles import (
-    CareContactSet, DeactivateStaff, RegisterStaff, RegisterUnit, SetCareContact, StaffDeactivated,
-    StaffRegistered, UnitKind, UnitRegistered,
+    CareContactSet,
+    DeactivateStaff,
+    RegisterStaff,
+    RegisterUnit,
+    SetCareContact,
+    StaffDeactivated,
+    StaffRegistered,
+    UnitKind,
+    UnitRegistered,
 )
 
 

@@ -9,8 +9,18 @@ from backbone.commands import CommandContext
 from contracts.base import Accepted, Command, local_date
 from contracts.errors import conflict
 from contracts.profiles import (
-    ApproveRetirement, DeactivateStaff, ErasePersonalData, RegisterRetiree, RegisterStaff, RegisterUnit,
-    RetireeCommand, SetCareContact, TransferRetiree, retiree_stream, staff_stream, unit_stream,
+    ApproveRetirement,
+    DeactivateStaff,
+    ErasePersonalData,
+    RegisterRetiree,
+    RegisterStaff,
+    RegisterUnit,
+    RetireeCommand,
+    SetCareContact,
+    TransferRetiree,
+    retiree_stream,
+    staff_stream,
+    unit_stream,
 )
 from contracts.registry import EVENTS
 from services.profiles import archive, directory

@@ -8,15 +8,20 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from backbone.aggregate import load_state
 from backbone.commands import CommandContext, to_new_event
 from contracts.base import Accepted, Event, local_date
 from contracts.errors import DomainError, ErrorCode, refused
 from contracts.profiles import (
-    ImportRoster, PartyMembershipRecorded, RegisterRetiree, RetireeRegistered, RosterRow, retiree_stream,
+    ImportRoster,
+    PartyMembershipRecorded,
+    RegisterRetiree,
+    RetireeRegistered,
+    RosterRow,
+    retiree_stream,
     unit_stream,
 )
 from contracts.registry import EVENTS
-from backbone.aggregate import load_state
 from services.profiles import directory
 from services.profiles.directory import Unit
 from services.profiles.id_number import InvalidIdNumber, parse_id_number
@@ -31,7 +36,7 @@ def _register_command(cmd: ImportRoster, row: RosterRow) -> RegisterRetiree:
     )
 
 
-async def import_roster(ctx: CommandContext, cmd: ImportRoster) -> Accepted:  # noqa: C901
+async def import_roster(ctx: CommandContext, cmd: ImportRoster) -> Accepted:
     assert ctx.keyring is not None
     authorize(cmd.actor, cmd.unit)
     unit, _ = await load_state(ctx.conn, ctx.store, unit_stream(cmd.unit), EVENTS["profiles"],

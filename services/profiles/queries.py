@@ -1,5 +1,6 @@
 """Queries of the archive. Sealed fields are opened only for a caller allowed to see them, and every opening
-of sensitive plaintext is written to `read_access` (who, when, which retiree, which fields, purpose, success)."""
+of sensitive plaintext is written to `read_access` (who, when, which retiree, which fields, purpose, success).
+"""
 
 from __future__ import annotations
 
@@ -15,7 +16,12 @@ from backbone.db import row_to_json
 from contracts.base import Actor, Role, local_date
 from contracts.errors import forbidden, not_found, refused
 from contracts.profiles import (
-    CountRetireesPerUnit, GetRetiree, ListReadAccess, ListRetirees, ListStaff, ListUnits,
+    CountRetireesPerUnit,
+    GetRetiree,
+    ListReadAccess,
+    ListRetirees,
+    ListStaff,
+    ListUnits,
 )
 
 PLAIN_COLUMNS = (
@@ -96,7 +102,9 @@ class ArchiveQueries:
             for r in rows
         ]
 
-    async def list_retirees(self, conn: asyncpg.Connection, q: ListRetirees, now: datetime) -> dict[str, Any]:
+    async def list_retirees(  # noqa: C901 - one clause per filter
+        self, conn: asyncpg.Connection, q: ListRetirees, now: datetime,
+    ) -> dict[str, Any]:
         if not may_see_unit(q.actor, q.unit):
             raise forbidden(f"{q.actor.user} of {q.actor.unit} may not list retirees of {q.unit}")
         where, args = ["unit = $1", "NOT erased"], [q.unit]

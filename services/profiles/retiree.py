@@ -12,14 +12,51 @@ from uuid import UUID
 from contracts.base import Actor, Command, Event, Role, local_date
 from contracts.errors import DomainError, ErrorCode, conflict, forbidden, not_found, refused
 from contracts.profiles import (
-    ApproveRetirement, AssignPartyBranch, CommunityRegistered, ErasePersonalData, ExemplaryRecognized,
-    FamilyEmergencyReported, HardshipReported, HealthExamRecorded, InterestGroupJoined, InterestGroupLeft,
-    JoinInterestGroup, JoinTalentPool, LeaveInterestGroup, LeaveTalentPool, MemberDeceased, MemberDischarged,
-    MemberHospitalized, PartyBranchAssigned, PartyMembershipRecorded, PersonalDataErased, PlanRetirement,
-    ProfileUpdated, RecognizeExemplary, RecordDeath, RecordDischarge, RecordHealthExam, RecordHospitalization,
-    RecordPartyMembership, RecordSurvivor, RegisterCommunity, RegisterRetiree, ReportFamilyEmergency,
-    ReportHardship, RetireeRegistered, RetireeStatus, RetireeTransferred, RetirementApproved, RetirementPlanned,
-    ReviewTalent, Sex, SurvivorRecorded, TalentPoolJoined, TalentPoolLeft, TalentPoolReviewed, TransferRetiree,
+    ApproveRetirement,
+    AssignPartyBranch,
+    CommunityRegistered,
+    ErasePersonalData,
+    ExemplaryRecognized,
+    FamilyEmergencyReported,
+    HardshipReported,
+    HealthExamRecorded,
+    InterestGroupJoined,
+    InterestGroupLeft,
+    JoinInterestGroup,
+    JoinTalentPool,
+    LeaveInterestGroup,
+    LeaveTalentPool,
+    MemberDeceased,
+    MemberDischarged,
+    MemberHospitalized,
+    PartyBranchAssigned,
+    PartyMembershipRecorded,
+    PersonalDataErased,
+    PlanRetirement,
+    ProfileUpdated,
+    RecognizeExemplary,
+    RecordDeath,
+    RecordDischarge,
+    RecordHealthExam,
+    RecordHospitalization,
+    RecordPartyMembership,
+    RecordSurvivor,
+    RegisterCommunity,
+    RegisterRetiree,
+    ReportFamilyEmergency,
+    ReportHardship,
+    RetireeRegistered,
+    RetireeStatus,
+    RetireeTransferred,
+    RetirementApproved,
+    RetirementPlanned,
+    ReviewTalent,
+    Sex,
+    SurvivorRecorded,
+    TalentPoolJoined,
+    TalentPoolLeft,
+    TalentPoolReviewed,
+    TransferRetiree,
     UpdateProfile,
 )
 from services.profiles.id_number import InvalidIdNumber, parse_id_number
@@ -59,7 +96,7 @@ class Facts:
         return local_date(self.now)
 
 
-def evolve(state: Retiree, event: Event) -> Retiree:  # noqa: C901, PLR0911 - one case per event type
+def evolve(state: Retiree, event: Event) -> Retiree:  # noqa: C901, PLR0911, PLR0912 - one case per event type
     s = replace(state, version=state.version + 1)
     match event:
         case RetireeRegistered():
@@ -156,7 +193,7 @@ def _register(cmd: RegisterRetiree, state: Retiree, facts: Facts) -> list[Event]
     return events
 
 
-def _decide_recorded(cmd: Command, state: Retiree, facts: Facts) -> list[Event]:  # noqa: C901, PLR0911, PLR0912
+def _decide_recorded(cmd: Command, state: Retiree, facts: Facts) -> list[Event]:  # noqa: C901, PLR0911, PLR0912, PLR0915
     rid: UUID = cmd.retiree_id  # type: ignore[attr-defined]
     unit = state.unit or ""
     match cmd:

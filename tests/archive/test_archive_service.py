@@ -110,7 +110,7 @@ async def bus_bytes(js: JetStreamContext) -> bytes:
 
 
 class TestErasure:
-    async def test_after_erasure_the_data_is_unreadable_everywhere_and_history_still_loads(  # noqa: PLR0913
+    async def test_after_erasure_the_data_is_unreadable_everywhere_and_history_still_loads(
         self, platform: RunningPlatform, js: JetStreamContext, database_url: str, nats_server: EmbeddedNats
     ) -> None:
         rid = await seed(platform)

@@ -16,7 +16,8 @@ from tests.services_harness import DISTRICT_ACTOR, RunningPlatform
 from wanqing.importer import import_roster, preview_lines
 
 TODAY = date(2026, 11, 22)
-HEADER = ["序号", "姓名", "公民身份号码", "性别", "出生年月", "退休日期", "联系电话", "家庭住址", "政治面貌", "入党时间"]
+HEADER = ["序号", "姓名", "公民身份号码", "性别", "出生年月", "退休日期", "联系电话", "家庭住址", "政治面貌",
+          "入党时间"]
 
 
 def people(n: int, start: int = 0) -> list[list[Any]]:
@@ -67,7 +68,8 @@ async def run_import(platform: RunningPlatform, path: Path, **kw: Any) -> Any:
 
 @pytest.fixture
 async def unit(platform: RunningPlatform) -> None:
-    assert (await platform.send("profiles", "RegisterUnit", {"code": "U0001", "name": "区教育局", "kind": "bureau"}))["ok"]
+    unit = {"code": "U0001", "name": "区教育局", "kind": "bureau"}
+    assert (await platform.send("profiles", "RegisterUnit", unit))["ok"]
 
 
 @pytest.mark.usefixtures("unit")

@@ -19,8 +19,10 @@ T0 = datetime(2027, 3, 1, 9, 0, tzinfo=LOCAL_TZ)
 
 
 @pytest.fixture
-async def platform(nats_server: EmbeddedNats, js: JetStreamContext, database_url: str) -> AsyncIterator[RunningPlatform]:
-    """profiles + care, every process following one simulated clock frozen at T0."""
+async def platform(
+    nats_server: EmbeddedNats, js: JetStreamContext, database_url: str,
+) -> AsyncIterator[RunningPlatform]:
+    """Profiles + care, every process following one simulated clock frozen at T0."""
     conn = await asyncpg.connect(database_url)
     try:
         await apply(conn, PLATFORM_SCHEMA, collect("platform", PLATFORM_SQL))

@@ -67,7 +67,7 @@ class TestDoubleNinthCampaign:
 
         task = (await ok(await platform.query("care", "ListTasks", {"unit": "U0001", "view": "open",
                                                                       "actor": clerk("U0001")})))["data"]["items"]
-        festival = [t for t in task if t["kind"] == "festival_visit"][0]
+        festival = next(t for t in task if t["kind"] == "festival_visit")
         await ok(await platform.send("care", "CompleteTask", {
             "task_id": festival["task_id"], "done_at": T0.isoformat(), "done_by": ["clerk-U0001"], "form": "home",
             "gifts": "重阳糕、慰问金", "amount": 500, "actor": clerk("U0001")}))

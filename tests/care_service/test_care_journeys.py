@@ -10,7 +10,13 @@ import asyncpg
 from contracts.base import LOCAL_TZ
 from tests.care_service.conftest import T0
 from tests.care_service.district import (
-    advance, clerk, ok, retiree, setup_units, tasks_of, wait_for_tasks,
+    advance,
+    clerk,
+    ok,
+    retiree,
+    setup_units,
+    tasks_of,
+    wait_for_tasks,
 )
 from tests.services_harness import RunningPlatform
 

@@ -10,7 +10,6 @@ from typing import Any
 import asyncpg
 
 from services.profiles.id_number import make_id_number
-
 from tests.services_harness import RunningPlatform
 
 

@@ -38,6 +38,8 @@ lint: install
 
 bench: install
 	$(BIN)/wanqing bench store
+	$(BIN)/wanqing bench import
+	$(BIN)/wanqing bench campaign
 
 clean:
 	rm -rf $(STAMP) .pytest_cache .ruff_cache .mypy_cache

@@ -223,6 +223,22 @@ def bench_store(ctx: typer.Context) -> None:
     raise typer.Exit(result if isinstance(result, int) else 0)
 
 
+@bench_app.command("import", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def bench_import(ctx: typer.Context) -> None:
+    """Roster import throughput and memory (bench/importing.py): 10,000 rows by default (--rows N)."""
+    from bench import importing  # noqa: PLC0415
+
+    importing.main(ctx.args)
+
+
+@bench_app.command("campaign", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def bench_campaign(ctx: typer.Context) -> None:
+    """Launching a district-wide 春节 campaign (bench/campaign.py): 50,000 retirees in 200 units by default."""
+    from bench import campaign  # noqa: PLC0415
+
+    campaign.main(ctx.args)
+
+
 @notify_app.command("preview")
 def notify_preview(
     rule: Annotated[str, typer.Argument(help="A rule id of services/notify/rules/rules.json.")],

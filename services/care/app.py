@@ -89,7 +89,7 @@ def build(rt: Runtime, policy_file: Path = DEFAULT_POLICY_FILE) -> ServiceSpec:
     return ServiceSpec(
         consumers=[profiles_feed],
         timers={"task_stage": handlers.on_task_stage, "daily_sweep": handlers.on_daily_sweep,
-                "assistance_deadline": handlers.on_assistance_deadline},
+                "assistance_deadline": handlers.on_assistance_deadline, "campaign_fill": handlers.on_campaign_fill},
         startup=lambda: startup(rt, policies, policy_file),
     )
 

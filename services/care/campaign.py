@@ -111,10 +111,18 @@ def decide_launch(cmd: LaunchCampaign, state: Campaign, units: set[str], task_co
 
 
 def task_specs(cmd: LaunchCampaign, people: list[Candidate]) -> list[TaskSpec]:
-    return [TaskSpec(kind=TaskKind.FESTIVAL_VISIT, retiree_id=p.retiree_id, unit=p.unit,
-                     due_at=end_of_day(cmd.due_on), cause=f"Campaign:{cmd.festival.value}",
-                     period=str(cmd.year), campaign_id=cmd.campaign_id, for_survivor=p.status == "deceased")
-            for p in people]
+    return specs_for(cmd.campaign_id, cmd.festival.value, cmd.year, cmd.due_on,
+                     [(p.retiree_id, p.unit, p.status == "deceased") for p in people])
+
+
+def specs_for(campaign_id: UUID, festival: str, year: int, due_on: date,
+              people: list[tuple[UUID, str, bool]]) -> list[TaskSpec]:
+    """One festival visit per (person, survivor or self), due at the end of the campaign's due date."""
+    due = end_of_day(due_on)
+    return [TaskSpec(kind=TaskKind.FESTIVAL_VISIT, retiree_id=rid, unit=unit, due_at=due,
+                     cause=f"Campaign:{festival}", period=str(year), campaign_id=campaign_id,
+                     for_survivor=for_survivor)
+            for rid, unit, for_survivor in people]
 
 
 def decide_close(cmd: CloseCampaign, state: Campaign, coverage: dict[str, dict[str, int]]) -> Event:

@@ -152,10 +152,34 @@ class CareHandlers:
             "tasks) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             cmd.campaign_id, cmd.festival.value, cmd.title, cmd.year, cmd.due_on, sorted(units), cmd.actor.user,
             ctx.now, len(people))
-        meta = Metadata(actor=cmd.actor, correlation_id=ctx.meta.correlation_id, causation_id=reply.event_ids[0])
-        await task_board.open_tasks(ctx.conn, ctx.store, campaign.task_specs(cmd, people), self._policies.current,
-                                    ctx.now, meta)
+        # The people are queued in this transaction; the tasks open chunk by chunk from the queue (a timer
+        # continues the work), so the command answers at once and a crash resumes where it stopped.
+        await ctx.conn.copy_records_to_table(
+            "campaign_pending", schema_name="care", columns=["campaign_id", "retiree_id", "unit", "for_survivor"],
+            records=[(cmd.campaign_id, p.retiree_id, p.unit, p.status == "deceased") for p in people])
+        await timers.schedule(ctx.conn, "care", f"campaign-fill:{cmd.campaign_id}", "campaign_fill", ctx.now,
+                              {"campaign_id": str(cmd.campaign_id), "causation_id": str(reply.event_ids[0]),
+                               "correlation_id": str(ctx.meta.correlation_id), "launched_by": cmd.actor.user})
         return reply.model_copy(update={"summary": {"tasks": len(people), "units": len(units)}})
+
+    async def on_campaign_fill(self, conn: asyncpg.Connection, timer: str, payload: dict[str, Any],
+                               now: datetime) -> None:
+        """Open the next chunk of a campaign's tasks; re-arm at once while people are still waiting."""
+        cid = UUID(payload["campaign_id"])
+        camp = await conn.fetchrow("SELECT festival, year, due_on FROM care.campaigns WHERE campaign_id = $1", cid)
+        rows = await conn.fetch(
+            "DELETE FROM care.campaign_pending WHERE (campaign_id, retiree_id, for_survivor) IN ("
+            "SELECT campaign_id, retiree_id, for_survivor FROM care.campaign_pending WHERE campaign_id = $1 "
+            "LIMIT $2) RETURNING retiree_id, unit, for_survivor", cid, task_board.CHUNK)
+        specs = campaign.specs_for(cid, camp["festival"], camp["year"], camp["due_on"],
+                                   [(r["retiree_id"], r["unit"], r["for_survivor"]) for r in rows])
+        meta = Metadata(actor=SYSTEM_ACTOR, correlation_id=UUID(payload["correlation_id"]),
+                        causation_id=UUID(payload["causation_id"]))
+        await task_board.open_tasks(conn, self._store, specs, self._policies.current, now, meta)
+        if len(rows) == task_board.CHUNK:
+            # The chunk number makes the re-armed timer differ from the one firing now (see Ticker._fire_one).
+            await timers.schedule(conn, "care", timer, "campaign_fill", now,
+                                  {**payload, "chunk": int(payload.get("chunk", 0)) + 1})
 
     async def close_campaign(self, ctx: CommandContext, cmd: CloseCampaign) -> Accepted:
         state, version = await load_state(ctx.conn, ctx.store, campaign_stream(cmd.campaign_id), MODELS,

@@ -74,11 +74,12 @@ async def _open_chunk(  # noqa: PLR0913
             timer_rows.append((timer_id(s.task_id), TIMER_KIND, stage[1], {"task_id": str(s.task_id),
                                                                            "stage": stage[0]}))
     await store.append_batch(conn, batch, meta)
-    await conn.executemany(
-        "INSERT INTO care.tasks (task_id, dedupe_key, kind, retiree_id, unit, assignee, cause, cause_event_id, "
-        "period, campaign_id, for_survivor, policy_version, opened_at, due_at, status, version) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'open', 1)",
-        rows,
+    # COPY: the fastest way into the board for district-wide campaigns (a duplicate still fails on dedupe_key).
+    await conn.copy_records_to_table(
+        "tasks", schema_name=SCHEMA, records=[(*r, "open", 1) for r in rows],
+        columns=["task_id", "dedupe_key", "kind", "retiree_id", "unit", "assignee", "cause", "cause_event_id",
+                 "period", "campaign_id", "for_survivor", "policy_version", "opened_at", "due_at", "status",
+                 "version"],
     )
     await timers.schedule_many(conn, SCHEMA, timer_rows)
     return [s.task_id for s in fresh]

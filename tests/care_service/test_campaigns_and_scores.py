@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, timedelta
+from typing import Any
 
 import asyncpg
+import pytest
 
 from tests.care_service.conftest import T0
 from tests.care_service.district import clerk, ok, retiree, setup_units
@@ -54,7 +56,7 @@ class TestDoubleNinthCampaign:
             "scope": {"units": ["U0001", "U0002"], "age_bands": [[70, 70], [75, 75], [80, 80], [85, 85], [90, None]],
                       "include_survivors": True}}))
         assert launched["summary"] == {"tasks": 4, "units": 2}
-        progress = await ok(await platform.query("care", "GetCampaignProgress", {"campaign_id": str(cid)}))
+        progress = await filled(platform, cid, 4)  # tasks open in chunks after the reply
         per_unit = {u["unit"]: u for u in progress["data"]["per_unit"]}
         assert (per_unit["U0001"]["tasks"], per_unit["U0002"]["tasks"]) == (3, 1)
         conn = await asyncpg.connect(database_url)
@@ -77,6 +79,23 @@ class TestDoubleNinthCampaign:
         cov = {u["unit"]: u["coverage"] for u in progress["data"]["per_unit"]}
         assert cov == {"U0001": round(1 / 3, 4), "U0002": 0.0}
 
+    async def test_a_campaign_larger_than_one_chunk_opens_every_task(
+        self, platform: RunningPlatform, database_url: str, monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        from services.care import task_board  # noqa: PLC0415
+
+        monkeypatch.setattr(task_board, "CHUNK", 2)  # 5 people: chunks of 2, 2, 1 through the fill timer
+        await setup_units(platform)
+        for year in range(1950, 1955):
+            await retiree(platform, "U0001", date(year, 1, 1))
+        await settle(platform, database_url, 5)
+        cid = uuid.uuid4()
+        await ok(await platform.send("care", "LaunchCampaign", {
+            "campaign_id": str(cid), "festival": "mid_autumn", "title": "中秋慰问", "year": 2027,
+            "due_on": "2027-09-15", "scope": {"units": ["U0001"]}}))
+        progress = await filled(platform, cid, 5)
+        assert progress["data"]["per_unit"][0]["tasks"] == 5  # noqa: PLR2004
+
     async def test_spring_festival_keeps_survivors_and_a_unit_launches_only_for_itself(
         self, platform: RunningPlatform, database_url: str
     ) -> None:
@@ -96,6 +115,16 @@ class TestDoubleNinthCampaign:
             "campaign_id": str(uuid.uuid4()), "festival": "spring", "title": "春节慰问", "year": 2028,
             "due_on": "2028-02-01", "actor": clerk("U0002")}))
         assert own["summary"] == {"tasks": 2, "units": 1}  # the living retiree and the survivor
+
+
+async def filled(platform: RunningPlatform, cid: uuid.UUID, tasks: int) -> dict[str, Any]:
+    async def probe() -> dict[str, Any] | None:
+        reply = await platform.query("care", "GetCampaignProgress", {"campaign_id": str(cid)})
+        return reply if sum(u["tasks"] for u in reply["data"]["per_unit"]) == tasks else None
+
+    found = await platform.eventually(probe)
+    assert found is not None, "the campaign's tasks never opened"
+    return found
 
 
 async def _deceased(database_url: str, rid: uuid.UUID) -> bool:

@@ -81,3 +81,13 @@ CREATE TABLE campaigns (
     closed_at   timestamptz,
     tasks       integer NOT NULL
 );
+
+-- A launched campaign's people still waiting for their task: opened chunk by chunk, each chunk its own
+-- transaction, so a district-wide campaign is resumable after a crash and the relay publishes while it fills.
+CREATE TABLE campaign_pending (
+    campaign_id  uuid NOT NULL,
+    retiree_id   uuid NOT NULL,
+    unit         text NOT NULL,
+    for_survivor boolean NOT NULL,
+    PRIMARY KEY (campaign_id, retiree_id, for_survivor)
+);

@@ -1,0 +1,134 @@
+"""A throwaway platform for benchmarks: embedded servers, streams, migrations, one service as its own process,
+and its peak RSS sampled while it works.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Self
+
+import nats
+import psutil
+
+from backbone.crypto import new_master_key
+from wanqing.catalog import migrate_all
+from wanqing.embedded import EmbeddedNats, EmbeddedPostgres, free_port
+from wanqing.streams import ensure_streams
+
+
+@dataclass
+class Platform:
+    database_url: str
+    nats_url: str
+    env: dict[str, str]
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    peaks_mb: dict[str, float] = field(default_factory=dict)
+
+
+class RssSampler:
+    """Samples a process's RSS every 20 ms in a thread (the event loop may be busy)."""
+
+    def __init__(self, pid: int) -> None:
+        self._proc = psutil.Process(pid)
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            with contextlib.suppress(psutil.Error):
+                self.peak = max(self.peak, self._proc.memory_info().rss)
+            time.sleep(0.02)
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def peak_mb(self) -> float:
+        return round(self.peak / 1024 / 1024, 1)
+
+
+def own_peak_rss_mb() -> float:
+    """The high-water mark (VmHWM) of the current process."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+async def _prepare(db_url: str, nats_url: str) -> None:
+    nc = await nats.connect(nats_url)
+    try:
+        await ensure_streams(nc.jetstream())
+    finally:
+        await nc.close()
+    await migrate_all(db_url)
+
+
+@contextlib.contextmanager
+def platform(services: tuple[str, ...]) -> Iterator[Platform]:
+    """Embedded Postgres (fsync on) and NATS in a temp folder; each service as `python -m services.<name>`."""
+    with tempfile.TemporaryDirectory(prefix="wanqing-bench-") as tmp, contextlib.ExitStack() as stack:
+        pg = EmbeddedPostgres(Path(tmp) / "pg", durable=True)
+        stack.callback(pg.stop)
+        pg.start()
+        ns = EmbeddedNats(Path(tmp) / "nats")
+        stack.callback(ns.stop)
+        ns.start()
+        asyncio.run(_prepare(pg.url, ns.url))
+        env = {**os.environ, "WANQING_DATABASE_URL": pg.url, "WANQING_NATS_URL": ns.url,
+               "WANQING_MASTER_KEY": new_master_key(), "WANQING_LOG_LEVEL": "warning", "WANQING_LOG_FORMAT": "json",
+               "WANQING_DATA_DIR": str(Path(tmp) / "data")}
+        plat = Platform(pg.url, ns.url, env)
+        for name in services:
+            log = (Path(tmp) / f"{name}.log").open("wb")
+            stack.callback(log.close)
+            proc = subprocess.Popen([sys.executable, "-m", f"services.{name}"],
+                                    env={**env, "WANQING_HTTP_PORT": str(free_port())}, stdout=log, stderr=log)
+            stack.callback(_stop, proc)
+            plat.processes[name] = proc
+        yield plat
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+async def wait_ready(nats_url: str, service: str, seconds: float = 60) -> None:
+    """Until the service answers a query (even with a refusal)."""
+    from contracts import subjects  # noqa: PLC0415
+
+    nc = await nats.connect(nats_url)
+    try:
+        deadline = time.monotonic() + seconds
+        while True:
+            try:
+                await nc.request(subjects.query(service, "__ready__"), b"{}", timeout=1)
+            except (nats.errors.NoRespondersError, nats.errors.TimeoutError):
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.2)
+            else:
+                return
+    finally:
+        await nc.close()

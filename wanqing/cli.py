@@ -205,6 +205,39 @@ def verify(service: Annotated[str | None, typer.Argument(help="One service (defa
     raise typer.Exit(1 if broken else 0)
 
 
+REBUILDABLE = ("care",)
+
+
+async def _rebuild_care(db_url: str, bus_url: str) -> dict[str, Any]:
+    import nats  # noqa: PLC0415 - only the rebuild talks to the bus directly
+
+    from backbone.db import create_pool  # noqa: PLC0415
+    from services.care.rebuild import rebuild  # noqa: PLC0415
+
+    pool = await create_pool(db_url, min_size=1, max_size=1)
+    nc = await nats.connect(bus_url, connect_timeout=5, max_reconnect_attempts=3)
+    try:
+        async with pool.acquire() as conn:
+            return (await rebuild(conn, nc.jetstream())).as_dict()
+    finally:
+        await nc.close()
+        await pool.close()
+
+
+@app.command()
+def rebuild(service: Annotated[str, typer.Argument(help="The service whose read models to rebuild: care.")]) -> None:
+    """Drop a service's read models and rebuild them from the event history (see docs/care.md)."""
+    from services.care.rebuild import RebuildError  # noqa: PLC0415
+
+    if service not in REBUILDABLE:
+        fail(f"cannot rebuild {service!r}; rebuildable: {', '.join(REBUILDABLE)}")
+    settings = Settings()
+    try:
+        print_json(run_async(_rebuild_care(database_url(settings), nats_url(settings))))
+    except RebuildError as exc:
+        fail(str(exc), 1)
+
+
 @app.command()
 def migrate() -> None:
     """Apply every service's migrations (`wanqing up` does this too)."""

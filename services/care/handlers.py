@@ -34,7 +34,7 @@ from contracts.care import (
 )
 from contracts.errors import conflict, forbidden, refused
 from contracts.registry import EVENTS
-from services.care import assistance, calendar, campaign, care_task, task_board
+from services.care import assistance, board, calendar, campaign, care_task, task_board
 from services.care.assistance import Case
 from services.care.campaign import Campaign, Candidate
 from services.care.policy import parse_policy
@@ -147,11 +147,7 @@ class CareHandlers:
                        r["survivors"], r["erased"]) for r in rows), cmd.scope, cmd.year, units)
         launched = campaign.decide_launch(cmd, state, units, len(people), ctx.now)
         reply = await ctx.record(campaign_stream(cmd.campaign_id), version, [launched], unit=_scope_unit(units))
-        await ctx.conn.execute(
-            "INSERT INTO care.campaigns (campaign_id, festival, title, year, due_on, units, launched_by, launched_at, "
-            "tasks) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            cmd.campaign_id, cmd.festival.value, cmd.title, cmd.year, cmd.due_on, sorted(units), cmd.actor.user,
-            ctx.now, len(people))
+        await board.campaign_launched(ctx.conn, launched, ctx.now)  # ctx.now is the event's occurred_at
         # The people are queued in this transaction; the tasks open chunk by chunk from the queue (a timer
         # continues the work), so the command answers at once and a crash resumes where it stopped.
         await ctx.conn.copy_records_to_table(
@@ -188,8 +184,7 @@ class CareHandlers:
         closed = campaign.decide_close(cmd, state, coverage)
         reply = await ctx.record(campaign_stream(cmd.campaign_id), version, [closed],
                                  unit=_scope_unit(set(state.units)))
-        await ctx.conn.execute("UPDATE care.campaigns SET closed_at = $2 WHERE campaign_id = $1", cmd.campaign_id,
-                               ctx.now)
+        await board.campaign_closed(ctx.conn, closed, ctx.now)
         return reply
 
     # --------------------------------------------------------------------------------------- assistance
@@ -258,26 +253,11 @@ async def campaign_coverage(conn: asyncpg.Connection, campaign_id: UUID) -> dict
     return {r["unit"]: {"tasks": r["tasks"], "done": r["done"], "cancelled": r["cancelled"]} for r in rows}
 
 
-async def assistance_board(conn: asyncpg.Connection, event: Event, now: datetime) -> None:
-    d = event.model_dump()
-    match event.type:
-        case "AssistanceAssessed":
-            await conn.execute("UPDATE care.assistance_cases SET status = 'assessed', recommended = $2 "
-                               "WHERE case_id = $1", d["case_id"], d["recommended_amount"])
-        case "AssistanceApproved":
-            await conn.execute("UPDATE care.assistance_cases SET status = 'approved', approved_amount = $2, "
-                               "decided_at = $3, decided_on_time = $4 WHERE case_id = $1",
-                               d["case_id"], d["amount"], now, d["on_time"])
-            await timers.cancel(conn, "care", f"assistance:{d['case_id']}")
-        case "AssistanceRejected":
-            await conn.execute("UPDATE care.assistance_cases SET status = 'rejected', decided_at = $2, "
-                               "decided_on_time = $3 WHERE case_id = $1", d["case_id"], now, d["on_time"])
-            await timers.cancel(conn, "care", f"assistance:{d['case_id']}")
-        case "AssistancePaid":
-            await conn.execute("UPDATE care.assistance_cases SET status = 'paid', paid_on = $2 WHERE case_id = $1",
-                               d["case_id"], d["paid_on"])
-        case "AssistanceDecisionOverdue":
-            await conn.execute("UPDATE care.assistance_cases SET overdue = true WHERE case_id = $1", d["case_id"])
+async def assistance_board(conn: asyncpg.Connection, event: Event, occurred_at: datetime) -> None:
+    """The case row (decision time = the event's occurred_at) and, once decided, its deadline timer."""
+    await board.case_event(conn, event, occurred_at)
+    if event.type in ("AssistanceApproved", "AssistanceRejected"):
+        await timers.cancel(conn, "care", f"assistance:{event.model_dump()['case_id']}")
 
 
 async def schedule_sweep(conn: asyncpg.Connection, day: Any) -> None:

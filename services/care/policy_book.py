@@ -9,6 +9,7 @@ import asyncpg
 from backbone.commands import to_new_event
 from backbone.store import ConcurrencyConflict, EventStore, Metadata
 from contracts.care import POLICY_STREAM, PolicyAdopted
+from services.care import board
 from services.care.policy import Policy, parse_policy
 
 
@@ -53,8 +54,7 @@ class PolicyBook:
         except ConcurrencyConflict:
             await self.refresh(conn)  # another replica adopted it at the same moment
             return False
-        await conn.execute("INSERT INTO care.policies (version, policy, adopted_at) VALUES ($1, $2, $3)",
-                           policy.version, raw, now)
+        await board.policy_adopted(conn, event)
         self._versions[policy.version] = policy
         self._current = policy
         return True

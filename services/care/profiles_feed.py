@@ -16,7 +16,7 @@ from backbone.crypto import Keyring
 from backbone.store import EventStore, Metadata, Recorded
 from contracts.base import SYSTEM_ACTOR, Envelope
 from contracts.care import AssistanceCaseOpened, assistance_stream
-from services.care import assistance, care_task, obligations, retiree_facts, task_board
+from services.care import assistance, board, care_task, obligations, retiree_facts, task_board
 from services.care.policy_book import PolicyBook
 
 log = structlog.get_logger()
@@ -80,12 +80,7 @@ async def record_case_opened(  # noqa: PLR0913
 ) -> list[Recorded]:
     recorded = await store.append(conn, assistance_stream(event.case_id), 0,
                                   [await to_new_event(conn, keyring, event, event.unit, now)], meta)
-    await conn.execute(
-        "INSERT INTO care.assistance_cases (case_id, retiree_id, unit, status, cause_event_id, amount_requested, "
-        "opened_at, decision_due_at) VALUES ($1, $2, $3, 'open', $4, $5, $6, $7)",
-        event.case_id, event.retiree_id, event.unit, event.cause_event_id, event.amount_requested, now,
-        event.decision_due_at,
-    )
+    await board.case_opened(conn, event, now)  # `now` is the event's occurred_at
     await timers.schedule(conn, "care", f"assistance:{event.case_id}", "assistance_deadline",
                           event.decision_due_at, {"case_id": str(event.case_id)})
     return recorded

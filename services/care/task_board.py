@@ -15,7 +15,7 @@ from backbone.store import EventStore, Metadata, NewEvent
 from contracts.base import Event
 from contracts.care import CareTaskOpened, task_stream
 from contracts.registry import EVENTS
-from services.care import care_task
+from services.care import board, care_task
 from services.care.care_task import Task
 from services.care.obligations import TaskSpec
 from services.care.policy import Policy
@@ -66,8 +66,7 @@ async def _open_chunk(  # noqa: PLR0913
                                campaign_id=s.campaign_id, policy_version=policy.version, for_survivor=s.for_survivor,
                                assignee=assignee)
         batch.append((task_stream(s.task_id), 0, [await to_new_event(conn, None, event, s.unit, now)]))
-        rows.append((s.task_id, s.dedupe_key, s.kind.value, s.retiree_id, s.unit, assignee, s.cause,
-                     s.cause_event_id, s.period, s.campaign_id, s.for_survivor, policy.version, now, s.due_at))
+        rows.append(board.task_row(event, now))  # `now` is the event's occurred_at (to_new_event above)
         state = care_task.evolve(Task(), event)
         stage = care_task.next_stage(state, policy, now)
         if stage is not None:
@@ -75,12 +74,7 @@ async def _open_chunk(  # noqa: PLR0913
                                                                            "stage": stage[0]}))
     await store.append_batch(conn, batch, meta)
     # COPY: the fastest way into the board for district-wide campaigns (a duplicate still fails on dedupe_key).
-    await conn.copy_records_to_table(
-        "tasks", schema_name=SCHEMA, records=[(*r, "open", 1) for r in rows],
-        columns=["task_id", "dedupe_key", "kind", "retiree_id", "unit", "assignee", "cause", "cause_event_id",
-                 "period", "campaign_id", "for_survivor", "policy_version", "opened_at", "due_at", "status",
-                 "version"],
-    )
+    await conn.copy_records_to_table("tasks", schema_name=SCHEMA, records=rows, columns=board.TASK_COLUMNS)
     await timers.schedule_many(conn, SCHEMA, timer_rows)
     return [s.task_id for s in fresh]
 
@@ -90,33 +84,10 @@ async def load_task(conn: asyncpg.Connection, store: EventStore, task_id: UUID) 
 
 
 async def apply(conn: asyncpg.Connection, event: Event, now: datetime) -> None:
-    """The task board's projection of one task event (after the event was appended)."""
-    d = event.model_dump()
-    tid = d["task_id"]
-    match event.type:
-        case "CareTaskAssigned":
-            await conn.execute("UPDATE care.tasks SET assignee = $2, version = version + 1 WHERE task_id = $1",
-                               tid, d["assignee"])
-        case "CareTaskOverdue":
-            await conn.execute("UPDATE care.tasks SET overdue = true, version = version + 1 WHERE task_id = $1", tid)
-        case "CareTaskEscalated":
-            await conn.execute("UPDATE care.tasks SET escalation = $2, version = version + 1 WHERE task_id = $1",
-                               tid, d["level"].value)
-        case "VisitCompleted" | "TalkCompleted" | "ContactMade":
-            await conn.execute(
-                "UPDATE care.tasks SET status = 'done', done_at = $2, on_time = $3, form = $4, "
-                "version = version + 1 WHERE task_id = $1",
-                tid, d["done_at"], d["on_time"], d["form"].value,
-            )
-            await timers.cancel(conn, SCHEMA, timer_id(tid))
-        case "CareTaskCancelled":
-            await conn.execute(
-                "UPDATE care.tasks SET status = 'cancelled', cancel_reason = $2, version = version + 1 "
-                "WHERE task_id = $1", tid, d["reason"],
-            )
-            await timers.cancel(conn, SCHEMA, timer_id(tid))
-        case _:
-            await conn.execute("UPDATE care.tasks SET version = version + 1 WHERE task_id = $1", tid)
+    """The task board's projection of one task event (after the event was appended), and its timer."""
+    await board.task_event(conn, event)
+    if event.type in ("VisitCompleted", "TalkCompleted", "ContactMade", "CareTaskCancelled"):
+        await timers.cancel(conn, SCHEMA, timer_id(event.model_dump()["task_id"]))
     del now
 
 

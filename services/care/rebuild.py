@@ -1,0 +1,134 @@
+"""Rebuild care's read models from the event history, without side effects.
+
+In one transaction: lock and truncate the read models (retiree_facts, unit_contacts, staff, tasks, campaigns,
+assistance_cases, policies — never events, inbox, timers, person_keys, commands, checkpoints), then replay
+
+* profiles' events from the JetStream stream (an ephemeral ordered consumer from the start) through the pure
+  projections `profiles_feed.directory` and `retiree_facts.project` — no tasks opened, no timers, no new events.
+  Only the events care's live consumer has already applied (its inbox rows) are replayed: the others are still
+  on their way to the live consumer, which will apply them after the rebuild commits;
+* care's own events from `care.events` in position order through `board.project`, the functions the live code
+  paths use too, with every time taken from the event.
+
+Live writers of the read models wait on the table locks, so they see either the old rows or the rebuilt ones.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import nats.errors
+from nats.js import JetStreamContext
+from nats.js.api import DeliverPolicy
+
+from backbone.aggregate import decode
+from backbone.envelope import parse
+from contracts import subjects
+from contracts.care import CareTaskOpened
+from contracts.registry import EVENTS
+from services.care import board, profiles_feed, retiree_facts
+
+READ_MODELS = ("retiree_facts", "unit_contacts", "staff", "tasks", "campaigns", "assistance_cases", "policies")
+PROFILES_CONSUMER = "care-profiles"  # the live consumer whose applied events are replayed (services/care/app.py)
+STREAM = "WANQING"
+FETCH_TIMEOUT_S = 10.0
+TASK_FLUSH = 2000
+
+
+class RebuildError(RuntimeError):
+    pass
+
+
+@dataclass
+class RebuildReport:
+    profiles_events: int = 0
+    profiles_skipped_not_applied_yet: int = 0
+    care_events: int = 0
+    seconds: float = 0.0
+    rows: dict[str, int] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+async def rebuild(conn: asyncpg.Connection, js: JetStreamContext) -> RebuildReport:
+    """Truncate and replay; all or nothing. `conn` needs backbone.db's JSON codecs."""
+    started = time.monotonic()
+    report = RebuildReport()
+    tables = ", ".join(f"care.{t}" for t in READ_MODELS)
+    async with conn.transaction():
+        # Wait for (and then hold off) every live writer, so the inbox read next is exactly what they applied.
+        await conn.execute(f"LOCK TABLE {tables} IN ACCESS EXCLUSIVE MODE")
+        applied = {r["event_id"] for r in await conn.fetch(
+            "SELECT event_id FROM care.inbox WHERE consumer = $1", PROFILES_CONSUMER)}
+        await conn.execute(f"TRUNCATE {tables}")
+        await _replay_profiles(conn, js, applied, report)
+        await _replay_own(conn, report)
+        report.rows = {t: int(await conn.fetchval(f"SELECT count(*) FROM care.{t}")) for t in READ_MODELS}
+    report.seconds = round(time.monotonic() - started, 3)
+    return report
+
+
+async def _replay_profiles(conn: asyncpg.Connection, js: JetStreamContext, applied: set[UUID],
+                           report: RebuildReport) -> None:
+    subject = subjects.events_of_service("profiles")
+    info = await js.stream_info(STREAM, subjects_filter=subject)
+    on_stream = sum((info.state.subjects or {}).values()) if info.state.subjects else 0
+    seen: set[UUID] = set()
+    if on_stream:
+        sub = await js.subscribe(subject, stream=STREAM, ordered_consumer=True, deliver_policy=DeliverPolicy.ALL,
+                                 idle_heartbeat=2.0)
+        try:
+            while True:
+                try:
+                    msg = await sub.next_msg(timeout=FETCH_TIMEOUT_S)
+                except nats.errors.TimeoutError as exc:
+                    msg_ = f"the stream {STREAM} stopped delivering profiles' events before its end"
+                    raise RebuildError(msg_) from exc
+                env = parse(msg.data)
+                if env.event_id in applied and env.event_id not in seen:
+                    seen.add(env.event_id)
+                    await profiles_feed.directory(conn, env)
+                    await retiree_facts.project(conn, env)
+                    report.profiles_events += 1
+                elif env.event_id not in applied:
+                    report.profiles_skipped_not_applied_yet += 1
+                if msg.metadata.num_pending == 0:
+                    break
+        finally:
+            await sub.unsubscribe()
+    missing = len(applied - seen)
+    if missing:
+        # Profiles events care applied that the stream no longer has: a rebuild would lose them, so refuse.
+        msg_ = f"{missing} profiles event(s) care applied are no longer on the stream {STREAM}; not rebuilding"
+        raise RebuildError(msg_)
+
+
+async def _replay_own(conn: asyncpg.Connection, report: RebuildReport) -> None:
+    models = EVENTS["care"]
+    opened: list[tuple[Any, ...]] = []
+
+    async def flush() -> None:
+        if opened:
+            await conn.copy_records_to_table("tasks", schema_name="care", columns=board.TASK_COLUMNS,
+                                             records=opened)
+            opened.clear()
+
+    async for row in conn.cursor("SELECT envelope FROM care.events ORDER BY position", prefetch=1000):
+        env = parse(row["envelope"])
+        event = decode(models, env)
+        if event is None:
+            continue
+        report.care_events += 1
+        if isinstance(event, CareTaskOpened):
+            opened.append(board.task_row(event, env.occurred_at))
+            if len(opened) >= TASK_FLUSH:
+                await flush()
+            continue
+        await flush()  # a later event may update a task opened just before it
+        await board.project(conn, env, event)
+    await flush()

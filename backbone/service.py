@@ -103,12 +103,12 @@ async def run(  # noqa: C901, PLR0913, PLR0915 - the wiring of a process is one 
     if spec.startup is not None:
         await spec.startup()
 
-    @broker.subscriber(subjects.commands_of(name), queue=f"{name}-commands")
+    @broker.subscriber(subjects.commands_of(name), queue=f"{name}-commands", max_workers=settings.command_workers)
     async def on_command(msg: NatsMessage) -> bytes:
         reply = await router.handle_command(msg.raw_message.subject.rsplit(".", 1)[-1], msg.body)
         return reply.model_dump_json().encode()
 
-    @broker.subscriber(subjects.queries_of(name), queue=f"{name}-queries")
+    @broker.subscriber(subjects.queries_of(name), queue=f"{name}-queries", max_workers=settings.command_workers)
     async def on_query(msg: NatsMessage) -> bytes:
         reply = await router.handle_query(msg.raw_message.subject.rsplit(".", 1)[-1], msg.body)
         return reply.model_dump_json().encode()

@@ -29,4 +29,6 @@ class Settings(BaseSettings):
     consumer_max_deliver: int = Field(default=8, ge=2)
     ticker_interval_s: float = Field(default=0.5, gt=0)
     pool_max: int = Field(default=10, ge=1)
+    # Commands and queries handled at once per process (each in its own transaction; conflicts retry).
+    command_workers: int = Field(default=4, ge=1, le=64)
     load_demo: bool = False

@@ -6,6 +6,7 @@ number) are skipped by profiles, so importing the same file again changes nothin
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from services.profiles.spreadsheet import RetireeRecord, Roster, read_roster
 from wanqing.messages import NoAnswerError
 
 BATCH_ROWS = 500
+IN_FLIGHT = 2  # batches at once: profiles works on one while the next travels (each is its own transaction)
 
 
 @dataclass
@@ -71,22 +73,31 @@ async def send_batches(  # noqa: PLR0913
     outcome: ImportOutcome, progress: Callable[[int], None] | None = None, wait_s: float = 60,
 ) -> None:
     nc = await nats.connect(nats_url, connect_timeout=3, max_reconnect_attempts=3)
-    try:
-        for start in range(0, len(records), BATCH_ROWS):
-            chunk = records[start:start + BATCH_ROWS]
+    in_flight = asyncio.Semaphore(IN_FLIGHT)
+    done = 0
+
+    async def send(chunk: list[RetireeRecord]) -> None:
+        nonlocal done
+        async with in_flight:
+            if outcome.refused:
+                return  # a refused batch stops the import: later batches are not sent
             body = {"command_id": str(uuid.uuid4()), "actor": actor, "unit": unit, "source": source,
                     "rows": [to_row(r) for r in chunk]}
             payload = json.dumps(body, ensure_ascii=False).encode()
             reply = await _request_with_retry(nc, subjects.command("profiles", "ImportRoster"), payload, wait_s)
-            if not reply["ok"]:
-                outcome.refused.append(reply)
-                return
-            summary = reply.get("summary") or {}
-            outcome.imported += int(summary.get("imported", 0))
-            outcome.skipped_existing += int(summary.get("skipped_existing", 0))
-            outcome.written = True
-            if progress:
-                progress(start + len(chunk))
+        if not reply["ok"]:
+            outcome.refused.append(reply)
+            return
+        summary = reply.get("summary") or {}
+        outcome.imported += int(summary.get("imported", 0))
+        outcome.skipped_existing += int(summary.get("skipped_existing", 0))
+        outcome.written = True
+        done += len(chunk)
+        if progress:
+            progress(done)
+
+    try:
+        await asyncio.gather(*(send(records[i:i + BATCH_ROWS]) for i in range(0, len(records), BATCH_ROWS)))
     finally:
         await nc.close()
 

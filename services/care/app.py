@@ -50,7 +50,7 @@ async def startup(rt: Runtime, policies: PolicyBook, policy_file: Path) -> None:
     now = await rt.clock.now()
     meta = Metadata(actor=SYSTEM_ACTOR, correlation_id=uuid.uuid4())
     async with rt.pool.acquire() as conn, conn.transaction():
-        await policies.adopt(conn, rt.store, parse_policy(raw), raw, now, meta)
+        await policies.adopt(conn, rt.store, parse_policy(raw), raw, now, meta, at_start=True)
         armed = await conn.fetchval("SELECT 1 FROM care.timers WHERE timer_id = $1 AND fired_at IS NULL",
                                     SWEEP_TIMER)
         if not armed:

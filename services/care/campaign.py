@@ -13,6 +13,7 @@ from contracts.care import (
     CampaignLaunched,
     CampaignScope,
     CloseCampaign,
+    Festival,
     LaunchCampaign,
     TaskKind,
 )
@@ -83,6 +84,15 @@ def eligible(people: Iterable[Candidate], scope: CampaignScope, year: int, units
             continue
         out.append(p)
     return out
+
+
+def effective_scope(
+    cmd: LaunchCampaign, double_ninth_bands: list[tuple[int, int | None]],
+) -> LaunchCampaign:
+    """重阳 visits the policy's age bands (70/75/80/85/≥90 by default) unless the launcher gave bands."""
+    if cmd.festival is Festival.DOUBLE_NINTH and not cmd.scope.age_bands:
+        return cmd.model_copy(update={"scope": cmd.scope.model_copy(update={"age_bands": double_ninth_bands})})
+    return cmd
 
 
 def scope_units(cmd: LaunchCampaign, all_units: set[str]) -> set[str]:

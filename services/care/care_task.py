@@ -64,7 +64,8 @@ def evolve(state: Task, event: Event) -> Task:  # noqa: PLR0911 - one case per e
     match event:
         case CareTaskOpened():
             return replace(s, status=Status.OPEN, task_id=event.task_id, kind=event.kind,
-                           retiree_id=event.retiree_id, unit=event.unit, due_at=event.due_at)
+                           retiree_id=event.retiree_id, unit=event.unit, due_at=event.due_at,
+                           assignee=event.assignee)
         case CareTaskAssigned():
             return replace(s, assignee=event.assignee)
         case CareTaskDueSoon():

@@ -135,6 +135,7 @@ class CareHandlers:
     # ---------------------------------------------------------------------------------------- campaigns
 
     async def launch_campaign(self, ctx: CommandContext, cmd: LaunchCampaign) -> Accepted:
+        cmd = campaign.effective_scope(cmd, self._policies.current.double_ninth_age_bands)
         state, version = await load_state(ctx.conn, ctx.store, campaign_stream(cmd.campaign_id), MODELS,
                                           campaign.evolve, Campaign())
         all_units = {r["unit"] for r in await ctx.conn.fetch("SELECT unit FROM care.unit_contacts")}

@@ -37,11 +37,17 @@ class PolicyBook:
 
     async def adopt(  # noqa: PLR0913
         self, conn: asyncpg.Connection, store: EventStore, policy: Policy, raw: dict[str, object], now: datetime,
-        meta: Metadata,
+        meta: Metadata, *, at_start: bool = False,
     ) -> bool:
-        """Record PolicyAdopted unless this version is already the current one; False when nothing changed."""
+        """Record PolicyAdopted unless this version is already the current one; False when nothing changed.
+
+        At start a file version adopted before (and since replaced by an AdoptPolicy) is left alone: the newer
+        policy stays in force until a newer file version is deployed.
+        """
         await self.refresh(conn)
         if self._current is not None and self._current.version == policy.version:
+            return False
+        if policy.version in self._versions and at_start:
             return False
         if policy.version in self._versions:
             msg = f"policy version {policy.version} was adopted before; give a new version"

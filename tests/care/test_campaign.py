@@ -284,3 +284,24 @@ class TestClosing:
 
     def test_unit_staff_may_close_their_own_units_campaign(self) -> None:
         assert decide_close(close(STAFF), launched(("U0007",)), {})
+
+
+DISTRICT_ACTOR = Actor(user="office", role=Role.DISTRICT_OFFICE, unit="DISTRICT")
+
+
+class TestDoubleNinthDefaults:
+    def test_a_double_ninth_campaign_without_bands_takes_the_policys(self) -> None:
+        from services.care.campaign import effective_scope  # noqa: PLC0415
+        from services.care.policy import load_policy  # noqa: PLC0415
+
+        cmd = LaunchCampaign(command_id=uuid.uuid4(), actor=DISTRICT_ACTOR, campaign_id=uuid.uuid4(),
+                             festival=Festival.DOUBLE_NINTH, title="重阳", year=2027, due_on=date(2027, 10, 20))
+        assert effective_scope(cmd, load_policy().double_ninth_age_bands).scope.age_bands == [
+            (70, 70), (75, 75), (80, 80), (85, 85), (90, None)]
+
+    def test_other_festivals_and_given_bands_are_kept(self) -> None:
+        from services.care.campaign import effective_scope  # noqa: PLC0415
+
+        cmd = LaunchCampaign(command_id=uuid.uuid4(), actor=DISTRICT_ACTOR, campaign_id=uuid.uuid4(),
+                             festival=Festival.SPRING, title="春节", year=2027, due_on=date(2027, 2, 1))
+        assert effective_scope(cmd, [(70, 70)]).scope.age_bands == []

@@ -361,3 +361,19 @@ class TestCancelling:
 
     def test_cancelling_an_unknown_task_is_not_found(self) -> None:
         assert refusal(decide_cancel, cancel(), Task()).code is ErrorCode.NOT_FOUND
+
+
+class TestAssigneeFromOpening:
+    def test_reminders_go_to_the_assignee_named_when_the_task_opened(self) -> None:
+        import uuid as _uuid  # noqa: PLC0415
+        from datetime import UTC, datetime, timedelta  # noqa: PLC0415
+
+        from contracts.care import CareTaskOpened, TaskKind  # noqa: PLC0415
+        from services.care.care_task import Task, decide_stage, evolve  # noqa: PLC0415
+
+        due = datetime(2027, 3, 4, 9, tzinfo=UTC)
+        opened = CareTaskOpened(task_id=_uuid.uuid4(), kind=TaskKind.HOSPITAL_VISIT, retiree_id=_uuid.uuid4(),
+                                unit="U0001", cause_event_id=_uuid.uuid4(), cause="MemberHospitalized", due_at=due,
+                                policy_version="2026.1", assignee="clerk-U0001")
+        [reminder] = decide_stage(evolve(Task(), opened), "due_soon", due - timedelta(hours=24))
+        assert reminder.assignee == "clerk-U0001"  # type: ignore[attr-defined]

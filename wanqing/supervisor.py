@@ -17,6 +17,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -80,18 +81,26 @@ class ServiceProcess:
     crashes: int = 0
     restart_at: float | None = None
     healthy: bool = False
+    output: Path | None = None  # where the process's stdout and stderr go (default: the supervisor's)
 
     @property
     def health_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/health"
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", f"services.{self.name}"],
-            env=self.env,
-            start_new_session=True,
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509 - no threads yet
-        )
+        out = self.output.open("ab") if self.output is not None else None
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", f"services.{self.name}"],
+                env=self.env,
+                stdout=out,
+                stderr=out,
+                start_new_session=True,
+                preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509 - no threads yet
+            )
+        finally:
+            if out is not None:
+                out.close()  # the child holds its own descriptor
         self.started_at = time.monotonic()
         self.restart_at = None
         self.healthy = False
@@ -132,6 +141,11 @@ class Supervisor:
     _nats: EmbeddedNats | None = None
     _postgres: EmbeddedPostgres | None = None
     _procs: list[ServiceProcess] = field(default_factory=list)
+    # Called once, in a thread of its own, when every service is healthy (with the NATS and database URLs);
+    # without it, `settings.load_demo` loads the demo district into a platform that has no units yet.
+    on_ready: Callable[[str, str], None] | None = None
+    service_output: Path | None = None  # services' stdout/stderr to this file instead of the terminal
+    show_banner: bool = True
 
     @property
     def data_dir(self) -> Path:
@@ -190,7 +204,7 @@ class Supervisor:
                 "WANQING_LOG_FORMAT": self.settings.log_format,
                 "WANQING_DATA_DIR": str(self.data_dir),
             }
-            service = ServiceProcess(name, port, env)
+            service = ServiceProcess(name, port, env, output=self.service_output)
             service.start()
             self._procs.append(service)
 
@@ -213,7 +227,23 @@ class Supervisor:
                     nats_url=nats_url, database_url=database_url, pid=os.getpid(),
                     embedded=self._nats is not None, services={p.name: p.health_url for p in self._procs},
                 ))
-                self._banner(nats_url, database_url)
+                if self.show_banner:
+                    self._banner(nats_url, database_url)
+                self._after_ready(nats_url, database_url)
+
+    def _after_ready(self, nats_url: str, database_url: str) -> None:
+        on_ready = self.on_ready
+        if on_ready is None and self.settings.load_demo:
+            from wanqing.demo.autoload import load_if_empty  # noqa: PLC0415 - only when asked for
+
+            district, stopping = self.settings.district, self.stopping
+
+            def on_ready(url: str, _db: str) -> None:
+                load_if_empty(url, district, stopping)
+
+        if on_ready is not None:
+            threading.Thread(target=on_ready, args=(nats_url, database_url), name="after-ready",
+                             daemon=True).start()
 
     def _banner(self, nats_url: str, database_url: str) -> None:
         where = f"embedded servers, data in {self.data_dir}" if self._nats else "external servers"

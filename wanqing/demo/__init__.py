@@ -1,0 +1,1 @@
+"""A demo district (generated, deterministic by seed) and `wanqing demo`: a quarter of the platform at work."""

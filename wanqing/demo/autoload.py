@@ -1,0 +1,51 @@
+"""`wanqing up` with WANQING_LOAD_DEMO on (the default): the demo district goes into a platform with no units.
+
+Runs in the supervisor's after-ready thread; only the district (units, staff, retirees), not the quarter's
+simulation. A platform that already has units is left alone, so a restart never loads it twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from datetime import UTC, datetime
+
+import structlog
+
+from contracts.base import local_date
+from wanqing.demo.bus import Bus
+from wanqing.demo.district import generate
+from wanqing.demo.load import close_historical_bereavements, load_district
+
+log = structlog.get_logger()
+
+SEED = 2027
+
+
+async def _load(nats_url: str, district: str, stopping: threading.Event) -> None:
+    bus = await Bus.connect(nats_url, district)
+    try:
+        units = await bus.query("profiles", "ListUnits", {})
+        if units:
+            log.info("demo_district_skipped", reason="the platform already has units", units=len(units))
+            return
+        if stopping.is_set():
+            return
+        d = generate(SEED, district=district, today=local_date(datetime.now(UTC)))
+        log.info("demo_district_loading", units=len(d.units), retirees=len(d.retirees))
+        loaded = await load_district(bus, d, say=lambda line: log.info("demo_district", step=line.strip()))
+        closed = await close_historical_bereavements(bus, d)
+        log.info("demo_district_loaded", units=loaded.units, staff=loaded.staff, retirees=loaded.retirees,
+                 follow_ups=loaded.follow_ups, historical_bereavements_closed=closed,
+                 seconds=round(loaded.seconds, 1))
+        print(f"Demo district loaded: {loaded.units} units, {loaded.staff} staff, {loaded.retirees} retirees "  # noqa: T201
+              f"in {loaded.seconds:.0f}s (WANQING_LOAD_DEMO=false to start empty)", flush=True)
+    finally:
+        await bus.close()
+
+
+def load_if_empty(nats_url: str, district: str, stopping: threading.Event) -> None:
+    try:
+        asyncio.run(_load(nats_url, district, stopping))
+    except Exception:  # a failed demo load must not take the platform down
+        log.exception("demo_district_failed")

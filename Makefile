@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install system-packages test up lint bench clean
+.PHONY: install system-packages test up demo lint bench clean
 
 install: system-packages $(STAMP)
 
@@ -31,6 +31,10 @@ test: install
 
 up: install
 	$(BIN)/wanqing up
+
+# A generated district lives through a quarter on its own data (.wanqing-demo/, wiped first); prints the report.
+demo: install
+	$(BIN)/wanqing demo
 
 lint: install
 	$(BIN)/ruff check .

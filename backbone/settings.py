@@ -31,4 +31,5 @@ class Settings(BaseSettings):
     pool_max: int = Field(default=10, ge=1)
     # Commands and queries handled at once per process (each in its own transaction; conflicts retry).
     command_workers: int = Field(default=4, ge=1, le=64)
-    load_demo: bool = False
+    # `wanqing up` loads the demo district (wanqing/demo) into a platform that has no units yet.
+    load_demo: bool = True

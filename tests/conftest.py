@@ -19,6 +19,9 @@ from backbone.db import create_pool
 from wanqing.embedded import EmbeddedNats, EmbeddedPostgres
 from wanqing.streams import ensure_streams
 
+# A platform a test starts never loads the demo district (tests that strip WANQING_* set it themselves).
+os.environ.setdefault("WANQING_LOAD_DEMO", "false")
+
 
 @pytest.fixture(scope="session")
 def postgres_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:

@@ -28,7 +28,8 @@ REGISTERED_AND_APPROVED = 2  # events care applies for one retiree in this journ
 
 def cli_env(data_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WANQING_")}
-    return {**env, "WANQING_DATA_DIR": str(data_dir), "WANQING_LOG_FORMAT": "json"}
+    # The journey registers its own unit U0001: no demo district in the way.
+    return {**env, "WANQING_DATA_DIR": str(data_dir), "WANQING_LOG_FORMAT": "json", "WANQING_LOAD_DEMO": "false"}
 
 
 def wanqing(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -16,6 +16,7 @@ import threading
 import time
 import urllib.request
 import uuid
+import warnings
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from backbone import logs
 from backbone.clock import set_platform_time
 from backbone.settings import Settings
 from contracts.base import LOCAL_TZ
+from contracts.care import TASK_KIND_ZH, TaskKind
 from services.care.profiles_feed import HARDSHIP_NAMESPACE
 from wanqing import state
 from wanqing.demo import scenario
@@ -412,6 +414,8 @@ async def finish(sim: Simulation, opts: DemoOptions, say: Callable[[str], None],
     late = sim.stats.late
     say(f"工作人员共办结关怀任务 {sum(sim.stats.completed.values())} 件，其中逾期办结 {late} 件；"
         f"发出命令 {sim.bus.sent} 条；用时 {time.monotonic() - t0:.0f} 秒 (tasks completed, commands sent, wall time)")
+    kinds = "，".join(f"{TASK_KIND_ZH[TaskKind(k)]} {n}" for k, n in sim.stats.completed.most_common())
+    say(f"  按类别 (by kind)：{kinds}")
     if sim.stats.refused:
         say(f"被拒绝的操作 (refused actions): {dict(sim.stats.refused)}")
     return 0 if pdfs and report.get("units") else 1
@@ -419,6 +423,7 @@ async def finish(sim: Simulation, opts: DemoOptions, say: Callable[[str], None],
 
 def run_demo(opts: DemoOptions, say: Callable[[str], None] = print) -> int:
     prepare_data_dir(opts.data_dir)
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")  # platformdirs, harmless here
     for name in ("WANQING_NATS_URL", "WANQING_DATABASE_URL"):
         os.environ.pop(name, None)  # the demo runs on its own embedded servers, never on a configured platform
     os.environ.update({"WANQING_DATA_DIR": str(opts.data_dir.resolve()), "WANQING_LOG_LEVEL": "warning",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from datetime import UTC, datetime
 
 import structlog
@@ -32,14 +33,15 @@ async def _load(nats_url: str, district: str, stopping: threading.Event) -> None
         if stopping.is_set():
             return
         d = generate(SEED, district=district, today=local_date(datetime.now(UTC)))
+        started = time.monotonic()
         log.info("demo_district_loading", units=len(d.units), retirees=len(d.retirees))
         loaded = await load_district(bus, d, say=lambda line: log.info("demo_district", step=line.strip()))
         closed = await close_historical_bereavements(bus, d)
         log.info("demo_district_loaded", units=loaded.units, staff=loaded.staff, retirees=loaded.retirees,
                  follow_ups=loaded.follow_ups, historical_bereavements_closed=closed,
-                 seconds=round(loaded.seconds, 1))
+                 seconds=round(time.monotonic() - started, 1))
         print(f"Demo district loaded: {loaded.units} units, {loaded.staff} staff, {loaded.retirees} retirees "  # noqa: T201
-              f"in {loaded.seconds:.0f}s (WANQING_LOAD_DEMO=false to start empty)", flush=True)
+              f"in {time.monotonic() - started:.0f}s (WANQING_LOAD_DEMO=false to start empty)", flush=True)
     finally:
         await bus.close()
 

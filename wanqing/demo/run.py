@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import shutil
 import threading
@@ -434,6 +435,8 @@ def run_demo(opts: DemoOptions, say: Callable[[str], None] = print) -> int:
     settings = Settings()
     logs.configure("console", "warning", service="demo")
     outcome: dict[str, int] = {}
+    finished = threading.Event()
+    logging.getLogger("asyncpg").setLevel(logging.CRITICAL)  # its pool complains while the servers stop
     t0 = time.monotonic()
 
     def on_ready(nats_url: str, database_url: str) -> None:
@@ -445,6 +448,10 @@ def run_demo(opts: DemoOptions, say: Callable[[str], None] = print) -> int:
         except StoppedError:
             outcome["code"] = 130
         except Exception as exc:  # noqa: BLE001 - reported, then the platform stops
+            if supervisor.stopping.is_set():  # Ctrl-C: the servers went away under the simulation
+                say("演示已中断 (interrupted)")
+                outcome["code"] = 130
+                return
             import traceback  # noqa: PLC0415
 
             traceback.print_exc()
@@ -452,11 +459,17 @@ def run_demo(opts: DemoOptions, say: Callable[[str], None] = print) -> int:
             outcome["code"] = 1
         finally:
             supervisor.stopping.set()
+            finished.set()
 
     supervisor = Supervisor(settings, on_ready=on_ready, service_output=opts.data_dir / "services.log",
                             show_banner=False)
     say(f"晚晴 Wanqing 演示：{opts.units} 个单位、{opts.retirees} 名退休人员、{opts.days} 天 "
         f"(demo: units, retirees, days; seed {opts.seed})")
     supervisor.run()
+    interrupted = not finished.is_set()
+    finished.wait(10)
+    if interrupted and "code" not in outcome:
+        say("演示已中断 (interrupted)")
+        outcome["code"] = 130
     say(f"平台已停止 (platform stopped); 总用时 {time.monotonic() - t0:.0f} 秒")
     return outcome.get("code", 1)

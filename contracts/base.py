@@ -20,6 +20,11 @@ def local_date(moment: datetime) -> date:
     return moment.astimezone(LOCAL_TZ).date()
 
 
+# Field types every service's contract uses.
+UnitCode = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]  # a subject token too
+Text = Annotated[str, Field(min_length=1, max_length=200)]
+
+
 class Message(BaseModel):
     # Consumers ignore unknown fields (additive schema changes); producers are exact.
     model_config = ConfigDict(frozen=True, extra="ignore")

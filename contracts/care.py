@@ -13,12 +13,10 @@ from uuid import UUID
 
 from pydantic import Field
 
-from contracts.base import Command, Event, Message, Query, Role
+from contracts.base import Command, Event, Message, Query, Role, Text, UnitCode
 
 SERVICE = "care"
 
-UnitCode = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
-Text = Annotated[str, Field(min_length=1, max_length=200)]
 Yuan = Annotated[int, Field(ge=0, le=10_000_000)]
 
 

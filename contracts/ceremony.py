@@ -13,12 +13,10 @@ from uuid import UUID
 
 from pydantic import Field
 
-from contracts.base import Command, Event, Query
+from contracts.base import Command, Event, Query, Text, UnitCode
 
 SERVICE = "ceremony"
 
-UnitCode = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
-Text = Annotated[str, Field(min_length=1, max_length=200)]
 LongText = Annotated[str, Field(min_length=1, max_length=4000)]
 Half = Annotated[int, Field(ge=1, le=2)]
 Year = Annotated[int, Field(ge=2000, le=2200)]

@@ -12,12 +12,11 @@ from uuid import UUID
 
 from pydantic import Field
 
-from contracts.base import Command, Event, Query
+from contracts.base import Command, Event, Query, UnitCode
 
 SERVICE = "notify"
 
 RecipientKey = Annotated[str, Field(pattern=r"^(staff:[A-Za-z0-9_.@-]{1,64}|retiree:[0-9a-fA-F-]{36})$")]
-UnitCode = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
 class ChannelName(StrEnum):

@@ -13,12 +13,10 @@ from uuid import UUID
 
 from pydantic import Field
 
-from contracts.base import Command, Event, Message, Query, Role
+from contracts.base import Command, Event, Message, Query, Role, Text, UnitCode
 
 SERVICE = "profiles"
 
-UnitCode = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
-Text = Annotated[str, Field(min_length=1, max_length=200)]
 LongText = Annotated[str, Field(min_length=1, max_length=2000)]
 PersonName = Annotated[str, Field(min_length=1, max_length=50)]
 Phone = Annotated[str, Field(min_length=5, max_length=20, pattern=r"^[0-9+\- ]+$")]

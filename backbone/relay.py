@@ -6,10 +6,11 @@ import asyncio
 from contextlib import suppress
 
 import asyncpg
+import nats.errors
 import structlog
-from nats.js import JetStreamContext
+from nats.aio.client import Client
 
-from backbone import metrics
+from backbone import atomic_batch, metrics
 from backbone.store import EventStore, TailedEvent
 from contracts import subjects
 
@@ -28,7 +29,8 @@ class Relay:
         dsn: str,
         store: EventStore,
         service: str,
-        js: JetStreamContext,
+        nc: Client,
+        window: int = 1000,
         batch: int = 1000,
         idle_poll_s: float = 0.05,
         ack_timeout_s: float = 10.0,
@@ -36,7 +38,11 @@ class Relay:
         self._dsn = dsn
         self._store = store
         self._service = service
-        self._js = js
+        self._nc = nc
+        self._js = nc.jetstream(publish_async_max_pending=window)
+        # Decided from the stream's config each time this relay takes the lead (an older server has no
+        # atomic batches and would store their messages one by one without acknowledging each).
+        self.atomic = False
         self._batch = batch
         self._idle = idle_poll_s
         self._ack_timeout = ack_timeout_s
@@ -52,7 +58,7 @@ class Relay:
         while not stop.is_set():
             try:
                 await self._lead(stop)
-            except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
+            except (TimeoutError, OSError, asyncpg.PostgresError, nats.errors.Error) as exc:
                 self.is_leader = False
                 log.warning("relay_interrupted", service=self._service, error=repr(exc))
                 await _sleep_or_stop(stop, 1.0)
@@ -64,7 +70,8 @@ class Relay:
                 if await _sleep_or_stop(stop, 1.0):
                     return
             self.is_leader = True
-            log.info("relay_leading", service=self._service)
+            self.atomic = bool((await self._js.stream_info(STREAM)).config.allow_atomic)
+            log.info("relay_leading", service=self._service, atomic_batches=self.atomic)
             checkpoint = await self._store.read_checkpoint(conn, CHECKPOINT)
             while not stop.is_set():
                 batch = await self._store.tail(conn, checkpoint, self._batch)
@@ -83,7 +90,31 @@ class Relay:
             await conn.close()
 
     async def publish(self, batch: list[TailedEvent]) -> None:
-        """Publish a batch with bounded in-flight acks; raises unless every one was stored by JetStream."""
+        """Publish a batch in tailed order; raises unless JetStream stored every event (or had it already).
+
+        Atomic batches where the stream allows them (one fsync per batch, not per event); a batch the server
+        refuses (a repeat after a crash between publish and checkpoint, or any other refusal: nothing of it
+        was stored) goes again event by event, where JetStream drops the repeats by Nats-Msg-Id.
+        """
+        if not self.atomic:
+            await self._publish_each(batch)
+            return
+        for start in range(0, len(batch), atomic_batch.MAX_MESSAGES):
+            part = batch[start:start + atomic_batch.MAX_MESSAGES]
+            try:
+                await atomic_batch.publish(self._nc, STREAM, [self._message(ev) for ev in part], self._ack_timeout)
+            except atomic_batch.BatchRefused as exc:
+                if exc.code == atomic_batch.DISABLED:
+                    self.atomic = False
+                if exc.code != atomic_batch.DUPLICATE_MESSAGE_ID:
+                    log.warning("relay_batch_refused", service=self._service, error=str(exc))
+                await self._publish_each(part)
+
+    def _message(self, ev: TailedEvent) -> atomic_batch.Message:
+        return atomic_batch.Message(subjects.event(ev.unit, self._service, ev.type), ev.envelope, str(ev.event_id))
+
+    async def _publish_each(self, batch: list[TailedEvent]) -> None:
+        """One publish per event with bounded in-flight acks (the window)."""
         futures = [
             await self._js.publish_async(
                 subjects.event(ev.unit, self._service, ev.type),

@@ -116,9 +116,9 @@ async def run(  # noqa: C901, PLR0913, PLR0915 - the wiring of a process is one 
     await broker.start()
     nc = broker.config.connection_state.connection
     rt.nc = nc
-    js = nc.jetstream(publish_async_max_pending=settings.relay_window)
-    relay = Relay(dsn=dsn, store=store, service=name, js=js, batch=settings.relay_batch,
-                  idle_poll_s=settings.relay_idle_poll_s)
+    js = nc.jetstream()
+    relay = Relay(dsn=dsn, store=store, service=name, nc=nc, window=settings.relay_window,
+                  batch=settings.relay_batch, idle_poll_s=settings.relay_idle_poll_s)
     relay_box.append(relay)
     consumers = [Consumer(pool=pool, schema=name, js=js, spec=c) for c in spec.consumers]
     ticker = Ticker(pool=pool, schema=name, service=name, clock=clock, handlers=spec.timers,

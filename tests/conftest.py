@@ -13,6 +13,7 @@ from pathlib import Path
 import asyncpg
 import nats
 import pytest
+from nats.aio.client import Client
 from nats.js import JetStreamContext
 
 from backbone.db import create_pool
@@ -72,12 +73,18 @@ def nats_server(tmp_path: Path) -> Iterator[EmbeddedNats]:
 
 
 @pytest.fixture
-async def js(nats_server: EmbeddedNats) -> AsyncIterator[JetStreamContext]:
-    nc = await nats.connect(nats_server.url)
+async def nc(nats_server: EmbeddedNats) -> AsyncIterator[Client]:
+    conn = await nats.connect(nats_server.url)
+    yield conn
+    await conn.close()
+
+
+@pytest.fixture
+async def js(nc: Client) -> JetStreamContext:
+    """The test's JetStream, with the streams of deploy/streams.json."""
     ctx = nc.jetstream()
     await ensure_streams(ctx)
-    yield ctx
-    await nc.close()
+    return ctx
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ def load_definitions(path: Path = DEFINITION) -> list[StreamConfig]:
             max_age=float(s["max_age_s"]),
             duplicate_window=float(s["duplicate_window_s"]),
             num_replicas=int(s["num_replicas"]),
+            allow_atomic=bool(s.get("allow_atomic", False)),
         )
         for s in raw["streams"]
     ]

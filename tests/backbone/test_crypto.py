@@ -11,6 +11,7 @@ from typing import ClassVar, Literal
 
 import asyncpg
 import pytest
+from nats.aio.client import Client
 from nats.js import JetStreamContext
 
 from backbone.chain import verify
@@ -88,7 +89,7 @@ class TestKeyring:
 
 class TestNoPlaintextAtRest:
     async def test_sensitive_values_are_ciphertext_in_the_table_and_the_jetstream_store(  # noqa: PLR0913
-        self, pool: asyncpg.Pool, schema: str, js: JetStreamContext, nats_server: EmbeddedNats,
+        self, pool: asyncpg.Pool, schema: str, js: JetStreamContext, nc: Client, nats_server: EmbeddedNats,
         database_url: str, tmp_path: Path,
     ) -> None:
         store = await make_store(pool, schema)
@@ -106,7 +107,7 @@ class TestNoPlaintextAtRest:
         assert ADDRESS not in table_bytes
         assert json.loads(raw_rows[0]["j"])["data"]["living_alone"] is True  # not sensitive: stays readable
 
-        relay = Relay(dsn=database_url, store=store, service="profiles", js=js)
+        relay = Relay(dsn=database_url, store=store, service="profiles", nc=nc)
         stop = asyncio.Event()
         task = asyncio.create_task(relay.run(stop))
         while relay.published < 1:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 
 import asyncpg
+from nats.aio.client import Client
 from nats.js import JetStreamContext
 
 from backbone.consumer import Consumer, ConsumerSpec
@@ -47,11 +49,11 @@ async def stream_messages(js: JetStreamContext) -> int:
 
 class TestRelay:
     async def test_every_committed_event_reaches_the_stream_in_order(
-        self, pool: asyncpg.Pool, schema: str, js: JetStreamContext, database_url: str
+        self, pool: asyncpg.Pool, schema: str, js: JetStreamContext, nc: Client, database_url: str
     ) -> None:
         store = await make_store(pool, schema)
         await fill(pool, store, 40, unit="U0042")
-        relay = Relay(dsn=database_url, store=store, service="profiles", js=js, batch=16)
+        relay = Relay(dsn=database_url, store=store, service="profiles", nc=nc, batch=16)
         await run_until(relay, asyncio.Event(), 40)
         assert await stream_messages(js) == 40  # noqa: PLR2004
         sub = await js.pull_subscribe(subjects.events_of_unit("U0042"), durable="check")
@@ -62,32 +64,70 @@ class TestRelay:
         assert msgs[0].subject == "wanqing.evt.U0042.profiles.Something"
 
     async def test_crash_between_publish_and_checkpoint_republishes_without_duplicates(
-        self, pool: asyncpg.Pool, schema: str, js: JetStreamContext, database_url: str
+        self, pool: asyncpg.Pool, schema: str, js: JetStreamContext, nc: Client, database_url: str
     ) -> None:
         store = await make_store(pool, schema)
         await fill(pool, store, 30)
-        dying = Relay(dsn=database_url, store=StoreThatDiesBeforeCheckpoint(schema), service="profiles", js=js)
+        dying = Relay(dsn=database_url, store=StoreThatDiesBeforeCheckpoint(schema), service="profiles", nc=nc)
         with contextlib.suppress(CrashAfterPublish):
             await dying.run(asyncio.Event())
+        assert dying.atomic
         assert await stream_messages(js) == 30  # published, but the checkpoint never moved  # noqa: PLR2004
         async with pool.acquire() as conn:
             assert await store.read_checkpoint(conn, CHECKPOINT) == Checkpoint()
         await fill_more(pool, store)
-        restarted = Relay(dsn=database_url, store=store, service="profiles", js=js)
+        restarted = Relay(dsn=database_url, store=store, service="profiles", nc=nc)
         await run_until(restarted, asyncio.Event(), 35)
-        # Re-published from the old checkpoint; JetStream dropped the repeats by Nats-Msg-Id.
+        # Re-published from the old checkpoint: the atomic batch of 30 repeats and 5 new events is refused as a
+        # whole, then sent event by event, and JetStream dropped the repeats by Nats-Msg-Id.
         assert await stream_messages(js) == 35  # noqa: PLR2004
 
         applied = await consume_all(pool, schema, js, expected=35)
         assert applied == 35  # noqa: PLR2004
 
+    async def test_atomic_batches_carry_a_large_tail_in_order(
+        self, pool: asyncpg.Pool, schema: str, js: JetStreamContext, nc: Client, database_url: str
+    ) -> None:
+        store = await make_store(pool, schema)
+        async with pool.acquire() as conn:  # 2,500 events of 50 streams in one transaction
+            await store.append_batch(conn, [(f"s-{k}", 0, [new_event(k * 50 + i) for i in range(50)])
+                                            for k in range(50)], meta())
+        relay = Relay(dsn=database_url, store=store, service="profiles", nc=nc, batch=2500)
+        await run_until(relay, asyncio.Event(), 2500)
+        assert (relay.published, await stream_messages(js)) == (2500, 2500)
+        assert relay.atomic  # deploy/streams.json allows atomic publish: three batches (1000, 1000, 500)
+        sub = await js.pull_subscribe(subjects.ALL_EVENTS, durable="check")
+        got: list[Envelope] = []
+        while len(got) < 2500:  # noqa: PLR2004 - in fetches of 500: at most 1,000 may wait unacknowledged
+            for m in await sub.fetch(500, timeout=5):
+                got.append(Envelope.model_validate_json(m.data))
+                await m.ack()
+        assert [e.data["n"] for e in got] == list(range(2500))
+        assert len({e.event_id for e in got}) == 2500  # noqa: PLR2004
+
+    async def test_without_atomic_publish_it_publishes_event_by_event(
+        self, pool: asyncpg.Pool, schema: str, js: JetStreamContext, nc: Client, database_url: str
+    ) -> None:
+        config = (await js.stream_info("WANQING")).config
+        await js.delete_stream("WANQING")
+        await js.add_stream(dataclasses.replace(config, allow_atomic=False))  # as on a server before 2.12
+        store = await make_store(pool, schema)
+        await fill(pool, store, 40)
+        relay = Relay(dsn=database_url, store=store, service="profiles", nc=nc, batch=16)
+        await run_until(relay, asyncio.Event(), 40)
+        assert not relay.atomic
+        assert await stream_messages(js) == 40  # noqa: PLR2004
+        sub = await js.pull_subscribe(subjects.ALL_EVENTS, durable="check")
+        assert [Envelope.model_validate_json(m.data).data["n"] for m in await sub.fetch(40, timeout=5)] == list(
+            range(40))
+
     async def test_a_second_relay_waits_for_the_first(
-        self, pool: asyncpg.Pool, schema: str, js: JetStreamContext, database_url: str
+        self, pool: asyncpg.Pool, schema: str, js: JetStreamContext, nc: Client, database_url: str
     ) -> None:
         store = await make_store(pool, schema)
         stop = asyncio.Event()
-        first = Relay(dsn=database_url, store=store, service="profiles", js=js)
-        second = Relay(dsn=database_url, store=store, service="profiles", js=js)
+        first = Relay(dsn=database_url, store=store, service="profiles", nc=nc)
+        second = Relay(dsn=database_url, store=store, service="profiles", nc=nc)
         t1 = asyncio.create_task(first.run(stop))
         await asyncio.sleep(0.3)
         t2 = asyncio.create_task(second.run(stop))

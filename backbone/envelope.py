@@ -36,7 +36,7 @@ def envelope_dict(  # noqa: PLR0913 - the envelope has this many fields
     recorded_at: datetime,
     correlation_id: UUID,
     causation_id: UUID | None,
-    actor: Actor,
+    actor: Actor | dict[str, Any],
     data: dict[str, Any],
 ) -> dict[str, Any]:
     return {
@@ -50,7 +50,7 @@ def envelope_dict(  # noqa: PLR0913 - the envelope has this many fields
         "recorded_at": recorded_at.isoformat(),
         "correlation_id": str(correlation_id),
         "causation_id": str(causation_id) if causation_id else None,
-        "actor": actor.model_dump(mode="json"),
+        "actor": actor.model_dump(mode="json") if isinstance(actor, Actor) else actor,
         "data": data,
     }
 

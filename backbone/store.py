@@ -152,7 +152,7 @@ class EventStore:
         recorded_at: datetime,
         meta: Metadata,
     ) -> Recorded:
-        env = canonical(_envelope(ev, stream_id, version, recorded_at, meta))
+        env = canonical(_envelope(ev, stream_id, version, recorded_at, meta, meta.actor.model_dump(mode="json")))
         try:
             position = await conn.fetchval(
                 self._append_one,
@@ -182,6 +182,7 @@ class EventStore:
     ) -> list[Recorded]:
         """Append to many streams in one statement (imports, campaigns). Each item: (stream, expected, events)."""
         recorded_at = datetime.now(UTC)
+        actor = meta.actor.model_dump(mode="json")  # once per batch, not once per event
         async with conn.transaction():
             heads = await self._heads(conn, [(s, v) for s, v, evs in batch if v > 0 and evs])
             my_tx = await conn.fetchval("SELECT pg_current_xact_id()::text::bigint")
@@ -198,7 +199,7 @@ class EventStore:
                         raise ConcurrencyConflict(stream_id, expected, "previous event committed after this tx")
                 for i, ev in enumerate(events):
                     version = expected + i + 1
-                    env = canonical(_envelope(ev, stream_id, version, recorded_at, meta))
+                    env = canonical(_envelope(ev, stream_id, version, recorded_at, meta, actor))
                     digest = chain_hash(prev_hash, env)
                     row = (ev.event_id, stream_id, version, ev.type, ev.schema_version, ev.unit, ev.occurred_at,
                            recorded_at, meta.correlation_id, meta.causation_id, meta.actor.user, env, prev_hash,
@@ -260,9 +261,13 @@ class EventStore:
         )
 
 
-def _envelope(ev: NewEvent, stream_id: str, version: int, recorded_at: datetime, meta: Metadata) -> dict[str, Any]:
+def _envelope(  # noqa: PLR0913
+    ev: NewEvent, stream_id: str, version: int, recorded_at: datetime, meta: Metadata, actor: dict[str, Any],
+) -> dict[str, Any]:
+    """`actor` is meta.actor as JSON, dumped once by the caller for all its events."""
     return envelope_dict(
         event_id=ev.event_id, type_=ev.type, schema_version=ev.schema_version, stream_id=stream_id,
         version=version, unit=ev.unit, occurred_at=ev.occurred_at, recorded_at=recorded_at,
-        correlation_id=meta.correlation_id, causation_id=meta.causation_id, actor=meta.actor, data=ev.data,
+        correlation_id=meta.correlation_id, causation_id=meta.causation_id,
+        actor=actor, data=ev.data,
     )

@@ -10,8 +10,12 @@ unless WANQING_DATABASE_URL / WANQING_NATS_URL are set, and measures:
 2. append_per_s      EventStore.append of one event per call, same connections and count.
 3. raw_publish_per_s nats-py publish_async with a bounded window, Nats-Msg-Id set, to BENCH_RAW (a stream
                      configured like WANQING); waits for every ack.
-4. relay_per_s       backbone.relay.Relay from an empty checkpoint over --events pre-filled events, same window,
+4. raw_atomic_per_s  the same messages in JetStream atomic batches of 1000, one batch at a time (bench/limits.py):
+                     the limit of the relay's normal way to publish (docs/architecture.md, Outbox relay).
+5. relay_per_s       backbone.relay.Relay from an empty checkpoint over --events pre-filled events, same window,
                      until relay.published == N; run in a spawned child process, whose peak RSS is reported.
+                     relay_ratio is against raw_publish_per_s (issue 2's limit), relay_atomic_ratio against
+                     raw_atomic_per_s.
 
 A readable table goes first (with PASS/FAIL against the targets), then, as the last line, one JSON object.
 Speed is never asserted by the tests; the targets are for people.
@@ -98,7 +102,8 @@ def _sample_envelope() -> bytes:
     from backbone.envelope import canonical  # noqa: PLC0415
     from backbone.store import _envelope  # noqa: PLC0415
 
-    return canonical(_envelope(_new_event(0), "w0-0", 1, datetime.now(UTC), _meta()))
+    meta = _meta()
+    return canonical(_envelope(_new_event(0), "w0-0", 1, datetime.now(UTC), meta, meta.actor.model_dump(mode="json")))
 
 
 def _rate(count: int, seconds: float) -> float:
@@ -305,6 +310,17 @@ async def raw_publish_phase(nats_url: str, opts: Options, payload: bytes) -> tup
         await nc.close()
 
 
+async def raw_atomic_phase(nats_url: str, opts: Options, payload: bytes) -> float:
+    """The limit of the relay's normal way to publish: atomic batches (bench/limits.py); messages per second."""
+    from bench import limits  # noqa: PLC0415
+
+    nc = await _connect_nats(nats_url)
+    try:
+        return await limits.atomic_batches_per_s(nc, opts.events, payload)
+    finally:
+        await nc.close()
+
+
 @dataclasses.dataclass(frozen=True)
 class RelayJob:
     """What the spawned relay process needs (picklable)."""
@@ -334,11 +350,12 @@ async def _relay_run(job: RelayJob) -> dict[str, Any]:
 
     nc = await _connect_nats(job.nats_url)
     try:
-        js = nc.jetstream(publish_async_max_pending=job.window)
+        js = nc.jetstream()
         before = await _stream_messages(js, STREAM)
         baseline = proc.memory_info().rss
         sampler = asyncio.create_task(sample())
-        relay = Relay(dsn=job.dsn, store=EventStore(job.schema), service=SERVICE, js=js, batch=job.batch)
+        relay = Relay(dsn=job.dsn, store=EventStore(job.schema), service=SERVICE, nc=nc, window=job.window,
+                      batch=job.batch)
         stop = asyncio.Event()
         t0 = time.perf_counter()
         task = asyncio.create_task(relay.run(stop))
@@ -360,6 +377,7 @@ async def _relay_run(job: RelayJob) -> dict[str, Any]:
         await nc.close()
     return {
         "seconds": seconds,
+        "atomic": relay.atomic,
         "published": relay.published,
         "stored": stored,
         "rss_baseline_mb": baseline / 2**20,
@@ -444,6 +462,7 @@ def run(opts: Options) -> dict[str, Any]:
                 try:
                     pg = asyncio.run(_postgres_phases(db_url, opts, tag, payload))
                     publish_s, raw_stored = asyncio.run(raw_publish_phase(nats_url, opts, payload))
+                    raw_atomic = asyncio.run(raw_atomic_phase(nats_url, opts, payload))
                     relay = relay_phase(db_url, nats_url, f"{tag}_relay", opts)
                 finally:
                     if "WANQING_DATABASE_URL" in os.environ:
@@ -466,6 +485,9 @@ def run(opts: Options) -> dict[str, Any]:
         "raw_publish_per_s": round(raw_publish, 1),
         "relay_per_s": round(relay_rate, 1),
         "relay_ratio": round(relay_rate / raw_publish, 3) if raw_publish else 0.0,
+        "raw_atomic_per_s": round(raw_atomic, 1),
+        "relay_atomic_ratio": round(relay_rate / raw_atomic, 3),
+        "relay_atomic_batches": relay["atomic"],
         "relay_peak_rss_mb": round(max(relay["rss_hwm_mb"], relay["rss_peak_sampled_mb"]), 1),
         "relay_rss_baseline_mb": round(relay["rss_baseline_mb"], 1),
         "relay_rss_peak_sampled_mb": round(relay["rss_peak_sampled_mb"], 1),
@@ -502,6 +524,9 @@ def _print_table(r: dict[str, Any]) -> None:
         ("relay_per_s", f"{r['relay_per_s']:,.0f}", f"{r['events']} events, batch {r['relay_batch']}"),
         ("relay_ratio", f"{r['relay_ratio']:.3f}",
          f"{verdict(ok=r['relay_ratio'] >= TARGET_RELAY_RATIO)} (target >= {TARGET_RELAY_RATIO})"),
+        ("raw_atomic_per_s", f"{r['raw_atomic_per_s']:,.0f}", f"{r['events']} msgs in atomic batches of 1000"),
+        ("relay_atomic_ratio", f"{r['relay_atomic_ratio']:.3f}",
+         f"relay ÷ raw atomic (the relay used atomic batches: {r['relay_atomic_batches']})"),
         ("relay_peak_rss_mb", f"{r['relay_peak_rss_mb']:.1f}",
          f"{verdict(ok=r['relay_peak_rss_mb'] <= TARGET_RELAY_RSS_MB)} (target <= {TARGET_RELAY_RSS_MB:.0f})"),
         ("relay_rss_baseline_mb", f"{r['relay_rss_baseline_mb']:.1f}", "child RSS just before the relay started"),

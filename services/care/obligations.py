@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from functools import cached_property
 from uuid import UUID
 
 from contracts.base import LOCAL_TZ, Envelope
@@ -30,7 +31,8 @@ class TaskSpec:
     campaign_id: UUID | None = None
     for_survivor: bool = False
 
-    @property
+    # Cached: a district-wide campaign asks each of 50,000 specs for its id several times (uuid5 is a hash).
+    @cached_property
     def dedupe_key(self) -> str:
         if self.campaign_id is not None:
             return f"campaign:{self.campaign_id}:{self.retiree_id}:{'survivor' if self.for_survivor else 'self'}"
@@ -38,7 +40,7 @@ class TaskSpec:
             return f"event:{self.cause_event_id}:{self.kind.value}"
         return f"period:{self.retiree_id}:{self.kind.value}:{self.period}"
 
-    @property
+    @cached_property
     def task_id(self) -> UUID:
         return uuid.uuid5(TASK_NAMESPACE, self.dedupe_key)
 

@@ -166,6 +166,21 @@ class CareTaskAssigned(Event):
     due_at: datetime
 
 
+class CareTaskTransferred(Event):
+    """The retiree moved to another unit (RetireeTransferred): the open task goes with them, to the new unit's
+    care contact. `unit` is the new unit, as on every later event of the task.
+    """
+
+    type: Literal["CareTaskTransferred"] = "CareTaskTransferred"
+    task_id: UUID
+    retiree_id: UUID
+    from_unit: str
+    unit: str
+    assignee: str | None  # the new unit's care contact (None: it has none yet)
+    kind: TaskKind
+    due_at: datetime
+
+
 class CareTaskDueSoon(Event):
     type: Literal["CareTaskDueSoon"] = "CareTaskDueSoon"
     task_id: UUID
@@ -438,8 +453,8 @@ COMMANDS: tuple[type[Command], ...] = (
     ApplyForAssistance, AssessAssistance, ApproveAssistance, RejectAssistance, PayAssistance,
 )
 EVENTS: tuple[type[Event], ...] = (
-    PolicyAdopted, CareTaskOpened, CareTaskAssigned, CareTaskDueSoon, CareTaskOverdue, CareTaskEscalated,
-    VisitCompleted, TalkCompleted, ContactMade, CareTaskCancelled, CampaignLaunched, CampaignClosed,
+    PolicyAdopted, CareTaskOpened, CareTaskAssigned, CareTaskTransferred, CareTaskDueSoon, CareTaskOverdue,
+    CareTaskEscalated, VisitCompleted, TalkCompleted, ContactMade, CareTaskCancelled, CampaignLaunched, CampaignClosed,
     AssistanceCaseOpened, AssistanceAssessed, AssistanceApproved, AssistanceRejected, AssistancePaid,
     AssistanceDecisionOverdue,
 )

@@ -50,6 +50,9 @@ async def task_event(conn: asyncpg.Connection, event: Event) -> None:
         case "CareTaskAssigned":
             await conn.execute("UPDATE care.tasks SET assignee = $2, version = version + 1 WHERE task_id = $1",
                                tid, d["assignee"])
+        case "CareTaskTransferred":
+            await conn.execute("UPDATE care.tasks SET unit = $2, assignee = $3, version = version + 1 "
+                               "WHERE task_id = $1", tid, d["unit"], d["assignee"])
         case "CareTaskOverdue":
             await conn.execute("UPDATE care.tasks SET overdue = true, version = version + 1 WHERE task_id = $1", tid)
         case "CareTaskEscalated":

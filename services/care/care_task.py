@@ -21,6 +21,7 @@ from contracts.care import (
     CareTaskEscalated,
     CareTaskOpened,
     CareTaskOverdue,
+    CareTaskTransferred,
     CompleteTask,
     ContactForm,
     ContactMade,
@@ -68,6 +69,8 @@ def evolve(state: Task, event: Event) -> Task:  # noqa: PLR0911 - one case per e
                            assignee=event.assignee)
         case CareTaskAssigned():
             return replace(s, assignee=event.assignee)
+        case CareTaskTransferred():
+            return replace(s, unit=event.unit, assignee=event.assignee)
         case CareTaskDueSoon():
             return replace(s, reminded=True)
         case CareTaskOverdue():
@@ -128,6 +131,20 @@ def decide_cancel(cmd: CancelTask, state: Task) -> list[Event]:
     _require_open(state)
     _may_act(cmd.actor, state.unit)
     return [cancelled(state, cmd.reason)]
+
+
+def decide_transfer(state: Task, to_unit: str, to_unit_name: str | None, assignee: str | None,
+                    campaign_units: list[str] | None) -> list[Event]:
+    """The retiree moved to `to_unit`: an open task follows them to that unit's care contact, except a festival
+    visit of a campaign that does not reach the new unit (another unit's own campaign), which is cancelled.
+    """
+    if not state.is_open or state.unit == to_unit:
+        return []
+    if campaign_units is not None and to_unit not in campaign_units:
+        return [cancelled(state, f"已调往{to_unit_name or to_unit}，不在本次慰问范围")]
+    assert state.task_id and state.retiree_id and state.unit and state.kind and state.due_at
+    return [CareTaskTransferred(task_id=state.task_id, retiree_id=state.retiree_id, from_unit=state.unit,
+                                unit=to_unit, assignee=assignee, kind=state.kind, due_at=state.due_at)]
 
 
 def cancelled(state: Task, reason: str) -> CareTaskCancelled:

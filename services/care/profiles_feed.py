@@ -44,6 +44,8 @@ class ProfilesFeed:
         await task_board.open_tasks(conn, self._store, obligations.for_event(env, policy), policy, now, meta)
         if env.type == obligations.CANCELS_OPEN_TASKS:
             await self.cancel_on_death(conn, UUID(env.data["retiree_id"]), now, meta)
+        elif env.type == "RetireeTransferred":
+            await self.transfer_open_tasks(conn, env, now, meta)
         elif env.type == "HardshipReported":
             await self.open_assistance(conn, env, now, meta)
         elif env.type == "PersonalDataErased":
@@ -56,14 +58,30 @@ class ProfilesFeed:
             "SELECT task_id FROM care.tasks WHERE retiree_id = $1 AND status = 'open' AND NOT for_survivor "
             "AND kind <> ALL($2::text[])", retiree_id, [k.value for k in obligations.KEEP_ON_DEATH])
         for r in rows:
-            state, version = await task_board.load_task(conn, self._store, r["task_id"])
-            if not state.is_open:
-                continue
-            event = care_task.cancelled(state, "退休人员已去世")
-            await self._store.append(conn, f"task-{r['task_id']}", version,
-                                     [await to_new_event(conn, None, event, state.unit or "", now)], meta)
-            await task_board.apply(conn, event, now)
+            await task_board.record_system_events(
+                conn, self._store, r["task_id"],
+                lambda s: [care_task.cancelled(s, "退休人员已去世")] if s.is_open else [], now, meta)
         log.info("tasks_cancelled_on_death", retiree_id=str(retiree_id), cancelled=len(rows))
+
+    async def transfer_open_tasks(self, conn: asyncpg.Connection, env: Envelope, now: datetime,
+                                  meta: Metadata) -> None:
+        """Each open task of the person follows them to the new unit (care_task.decide_transfer)."""
+        retiree_id, to_unit = UUID(env.data["retiree_id"]), env.data["to_unit"]
+        unit = await conn.fetchrow("SELECT name, care_contact FROM care.unit_contacts WHERE unit = $1", to_unit)
+        name, assignee = (unit["name"], unit["care_contact"]) if unit else (None, None)
+        rows = await conn.fetch(
+            "SELECT t.task_id, c.units AS campaign_units FROM care.tasks t "
+            "LEFT JOIN care.campaigns c ON c.campaign_id = t.campaign_id "
+            "WHERE t.retiree_id = $1 AND t.status = 'open' AND t.unit <> $2", retiree_id, to_unit)
+        recorded: list[str] = []
+        for r in rows:
+            events = await task_board.record_system_events(
+                conn, self._store, r["task_id"],
+                lambda s, units=r["campaign_units"]: care_task.decide_transfer(s, to_unit, name, assignee, units),
+                now, meta)
+            recorded += [e.type for e in events]
+        log.info("tasks_transferred", retiree_id=str(retiree_id), to_unit=to_unit,
+                 moved=recorded.count("CareTaskTransferred"), cancelled=recorded.count("CareTaskCancelled"))
 
     async def open_assistance(self, conn: asyncpg.Connection, env: Envelope, now: datetime, meta: Metadata) -> None:
         d = env.data

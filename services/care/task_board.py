@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from uuid import UUID
 
@@ -81,6 +81,24 @@ async def _open_chunk(  # noqa: PLR0913
 
 async def load_task(conn: asyncpg.Connection, store: EventStore, task_id: UUID) -> tuple[Task, int]:
     return await load_state(conn, store, task_stream(task_id), EVENTS["care"], care_task.evolve, Task())
+
+
+async def record_system_events(  # noqa: PLR0913
+    conn: asyncpg.Connection, store: EventStore, task_id: UUID, decide: Callable[[Task], list[Event]],
+    now: datetime, meta: Metadata,
+) -> list[Event]:
+    """What the care service itself decides about one task (death, transfer, a superseded contact): load it,
+    decide, append (each event under the unit it names) and project. Returns the events recorded.
+    """
+    state, version = await load_task(conn, store, task_id)
+    events = decide(state)
+    if events:
+        pending = [await to_new_event(conn, None, ev, str(getattr(ev, "unit", state.unit or "")), now)
+                   for ev in events]
+        await store.append(conn, task_stream(task_id), version, pending, meta)
+        for ev in events:
+            await apply(conn, ev, now)
+    return events
 
 
 async def apply(conn: asyncpg.Connection, event: Event, now: datetime) -> None:

@@ -65,6 +65,15 @@ async def task_assigned(conn: asyncpg.Connection, d: dict[str, Any], _at: dateti
     )
 
 
+async def task_transferred(conn: asyncpg.Connection, d: dict[str, Any], _at: datetime) -> None:
+    await conn.execute(
+        "INSERT INTO notify.care_tasks (task_id, unit, retiree_id, kind, due_at, assignee) "
+        "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (task_id) DO UPDATE SET unit = excluded.unit, "
+        "assignee = excluded.assignee",
+        _uuid(d["task_id"]), d["unit"], _uuid(d["retiree_id"]), d["kind"], _time(d["due_at"]), d.get("assignee"),
+    )
+
+
 async def task_overdue(conn: asyncpg.Connection, d: dict[str, Any], _at: datetime) -> None:
     await conn.execute("UPDATE notify.care_tasks SET overdue = true WHERE task_id = $1", _uuid(d["task_id"]))
 
@@ -82,6 +91,7 @@ PROJECTIONS: dict[str, Projection] = {
     "PersonalDataErased": suppress("erased"),
     "CareTaskOpened": task_opened,
     "CareTaskAssigned": task_assigned,
+    "CareTaskTransferred": task_transferred,
     "CareTaskOverdue": task_overdue,
     "VisitCompleted": task_closed,
     "TalkCompleted": task_closed,

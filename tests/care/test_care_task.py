@@ -17,6 +17,7 @@ from contracts.care import (
     CareTaskEscalated,
     CareTaskOpened,
     CareTaskOverdue,
+    CareTaskTransferred,
     CompleteTask,
     ContactForm,
     ContactMade,
@@ -361,6 +362,42 @@ class TestCancelling:
 
     def test_cancelling_an_unknown_task_is_not_found(self) -> None:
         assert refusal(decide_cancel, cancel(), Task()).code is ErrorCode.NOT_FOUND
+
+
+class TestTransfer:
+    def test_an_open_task_moves_to_the_new_unit_and_its_contact(self) -> None:
+        [event] = care_task.decide_transfer(open_task(), "U0009", "城关镇", "clerk-U0009", None)
+        assert isinstance(event, CareTaskTransferred)
+        assert (event.from_unit, event.unit, event.assignee, event.due_at) == (UNIT, "U0009", "clerk-U0009", DUE)
+        moved = apply(open_task(), [event])
+        assert (moved.unit, moved.assignee, moved.status) == ("U0009", "clerk-U0009", Status.OPEN)
+
+    def test_after_the_move_staff_of_the_new_unit_may_complete_it_and_the_old_may_not(self) -> None:
+        moved = apply(open_task(), care_task.decide_transfer(open_task(), "U0008", None, "clerk2", None))
+        assert decide_complete(complete(actor=OTHER), moved, NOW)
+        assert refusal(decide_complete, complete(), moved, NOW).code is ErrorCode.FORBIDDEN
+
+    def test_the_ladder_keeps_its_rungs_and_later_events_name_the_new_unit(self) -> None:
+        moved = apply(open_task(), care_task.decide_transfer(open_task(), "U0009", None, None, None))
+        assert next_stage(moved, POLICY, NOW) == next_stage(open_task(), POLICY, NOW)
+        [overdue] = decide_stage(moved, "overdue", DUE, POLICY)
+        assert overdue.unit == "U0009"  # type: ignore[attr-defined]
+
+    def test_a_festival_visit_of_a_campaign_reaching_the_new_unit_moves(self) -> None:
+        task = open_task(TaskKind.FESTIVAL_VISIT)
+        [event] = care_task.decide_transfer(task, "U0009", None, None, ["U0007", "U0009"])
+        assert isinstance(event, CareTaskTransferred)
+
+    def test_a_festival_visit_of_a_campaign_not_reaching_the_new_unit_is_cancelled(self) -> None:
+        task = open_task(TaskKind.FESTIVAL_VISIT)
+        [event] = care_task.decide_transfer(task, "U0009", "城关镇", None, ["U0007"])
+        assert isinstance(event, CareTaskCancelled)
+        assert event.reason == "已调往城关镇，不在本次慰问范围"
+
+    def test_closed_tasks_and_tasks_already_there_stay_as_they_are(self) -> None:
+        assert care_task.decide_transfer(done(open_task()), "U0009", None, None, None) == []
+        assert care_task.decide_transfer(cancelled_task(open_task()), "U0009", None, None, None) == []
+        assert care_task.decide_transfer(open_task(), UNIT, None, None, None) == []
 
 
 class TestAssigneeFromOpening:

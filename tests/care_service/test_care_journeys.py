@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import date, datetime, timedelta
 
@@ -111,6 +112,45 @@ class TestDeath:
         still_open = {t["kind"] for t in tasks if t["status"] == "open"}
         assert still_open == {"bereavement_visit"}
         assert all(t["cancel_reason"] == "退休人员已去世" for t in tasks if t["status"] == "cancelled")
+
+
+class TestTransfer:
+    async def test_open_tasks_follow_the_retiree_to_the_new_unit(
+        self, platform: RunningPlatform, database_url: str
+    ) -> None:
+        await setup_units(platform)
+        rid = await retiree(platform, "U0001", date(1950, 5, 5))
+        await ok(await platform.send("profiles", "RecordHospitalization", {
+            "retiree_id": str(rid), "hospital": "区人民医院", "admitted_on": "2027-03-01"}))
+        visit = await wait_for_tasks(platform, database_url, rid, "hospital_visit")
+        own = uuid.uuid4()  # U0001's own campaign does not reach U0002: its visit is cancelled, not moved
+        await ok(await platform.send("care", "LaunchCampaign", {
+            "campaign_id": str(own), "festival": "custom", "title": "教育局专项慰问", "year": 2027,
+            "due_on": "2027-04-30", "actor": clerk("U0001")}))
+        await wait_for_tasks(platform, database_url, rid, "festival_visit", campaign_id=own)
+        await ok(await platform.send("profiles", "TransferRetiree", {
+            "retiree_id": str(rid), "to_unit": "U0002", "effective_on": "2027-03-01"}))
+
+        moved = await wait_for_tasks(platform, database_url, rid, "hospital_visit", unit="U0002")
+        assert (moved["assignee"], moved["due_at"], moved["status"]) == ("clerk-U0002", visit["due_at"], "open")
+        festival = await wait_for_tasks(platform, database_url, rid, "festival_visit", status="cancelled")
+        assert festival["cancel_reason"] == "已调往城关镇，不在本次慰问范围"
+        assert festival["unit"] == "U0001"
+        assert await events_of_task(database_url, visit["task_id"]) == ["CareTaskOpened", "CareTaskTransferred"]
+        mine = await platform.query("care", "ListTasks", {"unit": "U0002", "actor": clerk("U0002")})
+        assert str(visit["task_id"]) in json.dumps(mine["data"])
+        # The ladder goes on in the new unit: overdue and escalated to the new unit's head.
+        await advance(database_url, timedelta(days=4))
+        await wait_for_tasks(platform, database_url, rid, "hospital_visit", overdue=True, escalation="unit_head")
+        conn = await asyncpg.connect(database_url)
+        try:
+            units = await conn.fetch("SELECT type, unit FROM care.events WHERE stream_id = $1 ORDER BY version",
+                                     f"task-{visit['task_id']}")
+        finally:
+            await conn.close()
+        assert [(r["type"], r["unit"]) for r in units][1:] == [
+            ("CareTaskTransferred", "U0002"), ("CareTaskDueSoon", "U0002"), ("CareTaskOverdue", "U0002"),
+            ("CareTaskEscalated", "U0002")]
 
 
 class TestOneTaskPerCause:

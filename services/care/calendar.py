@@ -60,6 +60,35 @@ def contact_period(day: date, months: int) -> tuple[str, date]:
     return f"{day.year}M{start_month:02d}+{months}", last
 
 
+def contact_span(period: str) -> tuple[date, date]:
+    """The first and last day of a period label made by contact_period."""
+    year = int(period[:4])
+    if "Q" in period:
+        first, months = date(year, 3 * int(period[5:]) - 2, 1), 3
+    elif "M" in period:
+        start, months = period[5:].split("+")
+        first, months = date(year, int(start), 1), int(months)
+    else:
+        first, months = date(year, int(period[5:]), 1), 1
+    return first, contact_period(first, months)[1]
+
+
+def superseded_contacts(opened: Iterable[TaskSpec], open_contacts: Iterable[tuple[UUID, UUID, str]],
+                        ) -> list[UUID]:
+    """When a person's cadence changes (hospitalised, turned 80, discharged), the task of the new period takes
+    over from an open contact task of the old cadence whose period overlaps it: one contact task a day, never a
+    quarterly and a monthly for the same weeks. A task of a period that ended before the new one began is still
+    owed and stays. `open_contacts` are (task_id, retiree_id, period) of open contact tasks not just opened.
+    """
+    starts: dict[UUID, date] = {}
+    for s in opened:
+        if s.kind is TaskKind.REGULAR_CONTACT and s.period:
+            first = contact_span(s.period)[0]
+            starts[s.retiree_id] = min(first, starts.get(s.retiree_id, first))
+    return [tid for tid, rid, period in open_contacts
+            if rid in starts and contact_span(period)[1] >= starts[rid]]
+
+
 LATE_GRACE = timedelta(days=7)
 
 

@@ -28,6 +28,7 @@ from contracts.care import (
     LaunchCampaign,
     PayAssistance,
     RejectAssistance,
+    TaskKind,
     assistance_stream,
     campaign_stream,
     task_stream,
@@ -37,6 +38,7 @@ from contracts.registry import EVENTS
 from services.care import assistance, board, calendar, campaign, care_task, task_board
 from services.care.assistance import Case
 from services.care.campaign import Campaign, Candidate
+from services.care.obligations import TaskSpec
 from services.care.policy import parse_policy
 from services.care.policy_book import PolicyBook
 from services.care.profiles_feed import record_case_opened
@@ -129,8 +131,28 @@ class CareHandlers:
             policy = self._policies.current
             specs = calendar.for_range(people, start, today, policy)
             meta = Metadata(actor=SYSTEM_ACTOR, correlation_id=UUID(int=today.toordinal()))
-            await task_board.open_tasks(conn, self._store, specs, policy, now, meta)
+            opened = set(await task_board.open_tasks(conn, self._store, specs, policy, now, meta))
+            await self._supersede_contacts(conn, [s for s in specs if s.task_id in opened], now, meta)
         await schedule_sweep(conn, today + timedelta(days=1))
+
+    async def _supersede_contacts(self, conn: asyncpg.Connection, opened: list[TaskSpec], now: datetime,
+                                  meta: Metadata) -> None:
+        """Cancel the open contact tasks of an old cadence that a newly opened period replaces."""
+        contacts = [s for s in opened if s.kind is TaskKind.REGULAR_CONTACT]
+        if not contacts:
+            return
+        rows = await conn.fetch(
+            "SELECT task_id, retiree_id, period FROM care.tasks WHERE retiree_id = ANY($1::uuid[]) "
+            "AND kind = 'regular_contact' AND status = 'open' AND NOT (task_id = ANY($2::uuid[]))",
+            list({s.retiree_id for s in contacts}), [s.task_id for s in contacts])
+        new_period = {s.retiree_id: s.period for s in contacts}
+        by_task = {r["task_id"]: r["retiree_id"] for r in rows}
+        for task_id in calendar.superseded_contacts(contacts, [(r["task_id"], r["retiree_id"], r["period"])
+                                                               for r in rows]):
+            reason = f"联系周期调整，由{new_period[by_task[task_id]]}的日常联系替代"
+            await task_board.record_system_events(
+                conn, self._store, task_id, lambda s, why=reason: [care_task.cancelled(s, why)] if s.is_open else [],
+                now, meta)
 
     # ---------------------------------------------------------------------------------------- campaigns
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from contracts.care import EscalationLevel, TaskKind
 
@@ -49,12 +49,22 @@ class Policy(Frozen):
     milestone_ages: list[int]
     birthday_open_days_before: int = Field(ge=0, le=90)
     contact: ContactCadence
-    health_exam_every_months: int = Field(ge=1, le=60)
+    # The district's rule is a yearly exam (健康档案: yearly), and tasks, periods and the exam score are per
+    # calendar year; another cadence is refused rather than silently ignored.
+    health_exam_every_months: int
     political_birthday_open_days_before: int = Field(ge=0, le=60)
     party_honour_years: int = Field(ge=1, le=100)
     talent_review_every_years: int = Field(ge=1, le=10)
     double_ninth_age_bands: list[tuple[int, int | None]]
     assistance: AssistancePolicy
+
+    @field_validator("health_exam_every_months")
+    @classmethod
+    def _exams_are_yearly(cls, months: int) -> int:
+        if months != 12:  # noqa: PLR2004
+            msg = f"{months} is not supported: the health exam is yearly, one per calendar year (12)"
+            raise ValueError(msg)
+        return months
 
     @model_validator(mode="after")
     def _event_kinds_have_due_times(self) -> Policy:

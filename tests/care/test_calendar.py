@@ -9,7 +9,17 @@ import pytest
 
 from contracts.base import LOCAL_TZ
 from contracts.care import TaskKind
-from services.care.calendar import Person, age_on, anniversary, contact_period, for_day, for_range, is_high_risk
+from services.care.calendar import (
+    Person,
+    age_on,
+    anniversary,
+    contact_period,
+    contact_span,
+    for_day,
+    for_range,
+    is_high_risk,
+    superseded_contacts,
+)
 from services.care.obligations import TaskSpec
 from services.care.policy import load_policy
 
@@ -167,6 +177,41 @@ class TestRegularContact:
         ids = {s.task_id for d in (date(2027, 1, 1), TODAY, date(2027, 3, 31))
                for s in of_kind(for_day([p], d, POLICY), TaskKind.REGULAR_CONTACT)}
         assert len(ids) == 1
+
+
+class TestCadenceChange:
+    """One contact task for any day: a new cadence's period takes over an overlapping open task of the old one."""
+
+    def test_every_period_label_spans_its_days(self) -> None:
+        assert contact_span("2027Q1") == (date(2027, 1, 1), date(2027, 3, 31))
+        assert contact_span("2027-02") == (date(2027, 2, 1), date(2027, 2, 28))
+        assert contact_span("2027M07+6") == (date(2027, 7, 1), date(2027, 12, 31))
+
+    def test_turning_high_risk_mid_quarter_supersedes_the_open_quarterly_task(self) -> None:
+        p = person(hospitalized=True)
+        [monthly] = of_kind(for_day([p], date(2027, 2, 3), POLICY), TaskKind.REGULAR_CONTACT)
+        quarterly = uuid.uuid4()
+        assert superseded_contacts([monthly], [(quarterly, p.retiree_id, "2027Q1")]) == [quarterly]
+
+    def test_back_to_normal_the_quarter_supersedes_the_open_month(self) -> None:
+        p = person()
+        [quarterly] = of_kind(for_day([p], date(2027, 2, 3), POLICY), TaskKind.REGULAR_CONTACT)
+        february = uuid.uuid4()
+        assert superseded_contacts([quarterly], [(february, p.retiree_id, "2027-02")]) == [february]
+
+    def test_an_open_task_of_a_period_that_ended_before_stays_owed(self) -> None:
+        p = person(living_alone=True)
+        [april] = of_kind(for_day([p], date(2027, 4, 1), POLICY), TaskKind.REGULAR_CONTACT)
+        last_quarter = uuid.uuid4()
+        assert superseded_contacts([april], [(last_quarter, p.retiree_id, "2027Q1")]) == []
+
+    def test_other_people_and_other_kinds_are_not_touched(self) -> None:
+        p = person(hospitalized=True)
+        specs = for_day([p], date(2027, 2, 3), POLICY)
+        exam_only = of_kind(specs, TaskKind.HEALTH_EXAM)
+        someone_else = uuid.uuid4()
+        assert superseded_contacts(exam_only, [(uuid.uuid4(), p.retiree_id, "2027Q1")]) == []
+        assert superseded_contacts(specs, [(uuid.uuid4(), someone_else, "2027Q1")]) == []
 
 
 class TestHealthExam:

@@ -75,6 +75,12 @@ class TestRejectingABadFile:
         with pytest.raises(ValidationError):
             parse_policy(raw)
 
+    @pytest.mark.parametrize("months", [6, 24])
+    def test_an_exam_cadence_other_than_yearly_is_a_validation_error(self, months: int) -> None:
+        raw = deploy_raw() | {"health_exam_every_months": months}
+        with pytest.raises(ValidationError, match="health_exam_every_months"):
+            parse_policy(raw)
+
     def test_negative_escalation_hours_are_a_validation_error(self) -> None:
         raw = deploy_raw()
         raw["escalation"][0]["after_due_hours"] = -24

@@ -198,6 +198,24 @@ class TestCalendar:
         kinds = [t["kind"] for t in await tasks_of(platform, rid, database_url)]
         assert kinds.count("regular_contact") == 1  # the sweep again: nothing twice
 
+    async def test_a_cadence_change_mid_quarter_leaves_one_open_contact_task(
+        self, platform: RunningPlatform, database_url: str
+    ) -> None:
+        await setup_units(platform)
+        rid = await retiree(platform, "U0001", date(1950, 5, 5))
+        await advance(database_url, timedelta(days=1))
+        await wait_for_tasks(platform, database_url, rid, "regular_contact", period="2027Q1", status="open")
+        await ok(await platform.send("profiles", "RecordHospitalization", {
+            "retiree_id": str(rid), "hospital": "区人民医院", "admitted_on": "2027-03-02"}))
+        await wait_for_tasks(platform, database_url, rid, "hospital_visit")
+        await advance(database_url, timedelta(days=1))  # in hospital: high risk, contacted monthly
+        await wait_for_tasks(platform, database_url, rid, "regular_contact", period="2027-03", status="open")
+        quarter = await wait_for_tasks(platform, database_url, rid, "regular_contact", period="2027Q1",
+                                       status="cancelled")
+        assert quarter["cancel_reason"] == "联系周期调整，由2027-03的日常联系替代"
+        contacts = [t for t in await tasks_of(platform, rid, database_url) if t["kind"] == "regular_contact"]
+        assert [t["period"] for t in contacts if t["status"] == "open"] == ["2027-03"]
+
 
 class TestAssistance:
     async def test_hardship_to_payment(self, platform: RunningPlatform, database_url: str) -> None:

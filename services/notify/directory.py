@@ -56,22 +56,20 @@ async def task_opened(conn: asyncpg.Connection, d: dict[str, Any], _at: datetime
     )
 
 
-async def task_assigned(conn: asyncpg.Connection, d: dict[str, Any], _at: datetime) -> None:
+async def _upsert_task(conn: asyncpg.Connection, d: dict[str, Any], on_conflict_set: str) -> None:
     await conn.execute(
         "INSERT INTO notify.care_tasks (task_id, unit, retiree_id, kind, due_at, assignee) "
-        "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (task_id) DO UPDATE SET assignee = excluded.assignee, "
-        "due_at = excluded.due_at",
+        f"VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (task_id) DO UPDATE SET {on_conflict_set}",
         _uuid(d["task_id"]), d["unit"], _uuid(d["retiree_id"]), d["kind"], _time(d["due_at"]), d.get("assignee"),
     )
+
+
+async def task_assigned(conn: asyncpg.Connection, d: dict[str, Any], _at: datetime) -> None:
+    await _upsert_task(conn, d, "assignee = excluded.assignee, due_at = excluded.due_at")
 
 
 async def task_transferred(conn: asyncpg.Connection, d: dict[str, Any], _at: datetime) -> None:
-    await conn.execute(
-        "INSERT INTO notify.care_tasks (task_id, unit, retiree_id, kind, due_at, assignee) "
-        "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (task_id) DO UPDATE SET unit = excluded.unit, "
-        "assignee = excluded.assignee",
-        _uuid(d["task_id"]), d["unit"], _uuid(d["retiree_id"]), d["kind"], _time(d["due_at"]), d.get("assignee"),
-    )
+    await _upsert_task(conn, d, "unit = excluded.unit, assignee = excluded.assignee")
 
 
 async def task_overdue(conn: asyncpg.Connection, d: dict[str, Any], _at: datetime) -> None:

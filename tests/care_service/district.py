@@ -77,3 +77,12 @@ async def wait_for_tasks(p: RunningPlatform, database_url: str, retiree_id: uuid
     found = await p.eventually(probe)
     assert found is not None, f"no {kind} task with {expected} for {retiree_id}"
     return found
+
+
+async def hospitalised_retiree(p: RunningPlatform, database_url: str, unit: str = "U0001",
+                               admitted_on: str = "2027-03-01") -> tuple[uuid.UUID, asyncpg.Record]:
+    """A retiree of `unit` admitted to hospital, and the hospital visit that opened for them."""
+    rid = await retiree(p, unit, date(1950, 5, 5))
+    await ok(await p.send("profiles", "RecordHospitalization", {
+        "retiree_id": str(rid), "hospital": "区人民医院", "admitted_on": admitted_on}))
+    return rid, await wait_for_tasks(p, database_url, rid, "hospital_visit")

@@ -13,6 +13,7 @@ from tests.care_service.conftest import T0
 from tests.care_service.district import (
     advance,
     clerk,
+    hospitalised_retiree,
     ok,
     retiree,
     setup_units,
@@ -23,10 +24,16 @@ from tests.services_harness import RunningPlatform
 
 
 async def events_of_task(database_url: str, task_id: uuid.UUID) -> list[str]:
+    return [t for t, _ in await task_history(database_url, task_id)]
+
+
+async def task_history(database_url: str, task_id: uuid.UUID) -> list[tuple[str, str]]:
+    """(type, unit) of each event of the task, in order."""
     conn = await asyncpg.connect(database_url)
     try:
-        rows = await conn.fetch("SELECT type FROM care.events WHERE stream_id = $1 ORDER BY version", f"task-{task_id}")
-        return [r["type"] for r in rows]
+        rows = await conn.fetch("SELECT type, unit FROM care.events WHERE stream_id = $1 ORDER BY version",
+                                f"task-{task_id}")
+        return [(r["type"], r["unit"]) for r in rows]
     finally:
         await conn.close()
 
@@ -119,10 +126,7 @@ class TestTransfer:
         self, platform: RunningPlatform, database_url: str
     ) -> None:
         await setup_units(platform)
-        rid = await retiree(platform, "U0001", date(1950, 5, 5))
-        await ok(await platform.send("profiles", "RecordHospitalization", {
-            "retiree_id": str(rid), "hospital": "区人民医院", "admitted_on": "2027-03-01"}))
-        visit = await wait_for_tasks(platform, database_url, rid, "hospital_visit")
+        rid, visit = await hospitalised_retiree(platform, database_url)
         own = uuid.uuid4()  # U0001's own campaign does not reach U0002: its visit is cancelled, not moved
         await ok(await platform.send("care", "LaunchCampaign", {
             "campaign_id": str(own), "festival": "custom", "title": "教育局专项慰问", "year": 2027,
@@ -142,13 +146,7 @@ class TestTransfer:
         # The ladder goes on in the new unit: overdue and escalated to the new unit's head.
         await advance(database_url, timedelta(days=4))
         await wait_for_tasks(platform, database_url, rid, "hospital_visit", overdue=True, escalation="unit_head")
-        conn = await asyncpg.connect(database_url)
-        try:
-            units = await conn.fetch("SELECT type, unit FROM care.events WHERE stream_id = $1 ORDER BY version",
-                                     f"task-{visit['task_id']}")
-        finally:
-            await conn.close()
-        assert [(r["type"], r["unit"]) for r in units][1:] == [
+        assert (await task_history(database_url, visit["task_id"]))[1:] == [
             ("CareTaskTransferred", "U0002"), ("CareTaskDueSoon", "U0002"), ("CareTaskOverdue", "U0002"),
             ("CareTaskEscalated", "U0002")]
 
@@ -163,10 +161,7 @@ class TestOneTaskPerCause:
         from services.care.policy import load_policy  # noqa: PLC0415
 
         await setup_units(platform)
-        rid = await retiree(platform, "U0001", date(1950, 5, 5))
-        await ok(await platform.send("profiles", "RecordHospitalization", {
-            "retiree_id": str(rid), "hospital": "区人民医院", "admitted_on": "2027-03-01"}))
-        await wait_for_tasks(platform, database_url, rid, "hospital_visit")
+        rid, _ = await hospitalised_retiree(platform, database_url)
         conn = await asyncpg.connect(database_url)
         try:
             raw = await conn.fetchval("SELECT envelope FROM profiles.events WHERE type = 'MemberHospitalized'")

@@ -86,3 +86,18 @@ async def hospitalised_retiree(p: RunningPlatform, database_url: str, unit: str 
     await ok(await p.send("profiles", "RecordHospitalization", {
         "retiree_id": str(rid), "hospital": "区人民医院", "admitted_on": admitted_on}))
     return rid, await wait_for_tasks(p, database_url, rid, "hospital_visit")
+
+
+async def wait_for_facts(p: RunningPlatform, database_url: str, retiree_id: uuid.UUID, **expected: Any) -> None:
+    """Wait until care's projection of the person shows `expected` (profiles' events arrive asynchronously, so
+    a test that moves the clock first could sweep facts that are not there yet).
+    """
+    async def probe() -> bool:
+        conn = await asyncpg.connect(database_url)
+        try:
+            row = await conn.fetchrow("SELECT * FROM care.retiree_facts WHERE retiree_id = $1", retiree_id)
+        finally:
+            await conn.close()
+        return row is not None and all(row[k] == v for k, v in expected.items())
+
+    assert await p.eventually(probe), f"care never saw {expected} for {retiree_id}"

@@ -18,6 +18,7 @@ from tests.care_service.district import (
     retiree,
     setup_units,
     tasks_of,
+    wait_for_facts,
     wait_for_tasks,
 )
 from tests.services_harness import RunningPlatform
@@ -181,6 +182,7 @@ class TestCalendar:
     ) -> None:
         await setup_units(platform)
         rid = await retiree(platform, "U0002", date(1957, 3, 20), party_joined_on="1977-03-05")
+        await wait_for_facts(platform, database_url, rid, party_joined_on=date(1977, 3, 5))
         await advance(database_url, timedelta(days=6))  # the sweep catches up 2..7 March; the 70th is 14 days off
         birthday = await wait_for_tasks(platform, database_url, rid, "birthday_visit")
         assert birthday["period"] == "2027"
@@ -198,11 +200,12 @@ class TestCalendar:
     ) -> None:
         await setup_units(platform)
         rid = await retiree(platform, "U0001", date(1950, 5, 5))
+        await wait_for_facts(platform, database_url, rid, status="retired")
         await advance(database_url, timedelta(days=1))
         await wait_for_tasks(platform, database_url, rid, "regular_contact", period="2027Q1", status="open")
         await ok(await platform.send("profiles", "RecordHospitalization", {
             "retiree_id": str(rid), "hospital": "区人民医院", "admitted_on": "2027-03-02"}))
-        await wait_for_tasks(platform, database_url, rid, "hospital_visit")
+        await wait_for_facts(platform, database_url, rid, hospitalized_since=date(2027, 3, 2))
         await advance(database_url, timedelta(days=1))  # in hospital: high risk, contacted monthly
         await wait_for_tasks(platform, database_url, rid, "regular_contact", period="2027-03", status="open")
         quarter = await wait_for_tasks(platform, database_url, rid, "regular_contact", period="2027Q1",

@@ -126,7 +126,14 @@ def test_up_serves_a_command_end_to_end_and_stops_cleanly(tmp_path: Path) -> Non
         assert wanqing(data_dir, "verify").returncode == 0
 
         up.send_signal(signal.SIGTERM)
-        assert up.wait(timeout=45) == 0, log.read_text()[-3000:]
+        # By design a stop may take up to 55 s (services 10 s, then NATS 15 s, then Postgres 30 s before each is
+        # killed); it usually takes 2 s. Once, at the end of a full CI run, it took over 45 s: if it happens
+        # again the log below says which step was slow.
+        try:
+            code = up.wait(timeout=70)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"still stopping after 70 s; the platform's log ends:\n{log.read_text()[-6000:]}")
+        assert code == 0, log.read_text()[-3000:]
         _, alive = psutil.wait_procs(children, timeout=5)
         assert alive == [], f"left running after stop: {alive}"
         assert not (data_dir / "platform.json").exists()

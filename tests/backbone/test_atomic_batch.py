@@ -10,10 +10,11 @@ from nats.js import JetStreamContext
 
 from backbone import atomic_batch
 from backbone.atomic_batch import BatchRefused, Message
+from contracts import subjects
 from wanqing.streams import load_definitions
 
 
-def messages(prefix: str, n: int, subject: str = "wanqing.evt.U0001.care.Something") -> list[Message]:
+def messages(prefix: str, n: int, subject: str = subjects.event("U0001", "care", "Something")) -> list[Message]:
     return [Message(subject, f'{{"n":{i}}}'.encode(), f"{prefix}-{i}") for i in range(n)]
 
 
@@ -25,7 +26,7 @@ class TestAtomicBatch:
     async def test_a_committed_batch_is_stored_whole_and_in_order(self, nc: Client, js: JetStreamContext) -> None:
         seq = await atomic_batch.publish(nc, "WANQING", messages("a", 1000), 10)
         assert seq == 1000  # noqa: PLR2004
-        sub = await js.pull_subscribe("wanqing.evt.>", durable="check")
+        sub = await js.pull_subscribe(subjects.ALL_EVENTS, durable="check")
         got = await sub.fetch(1000, timeout=5)
         assert [m.headers["Nats-Msg-Id"] for m in got if m.headers] == [f"a-{i}" for i in range(1000)]
 
@@ -52,7 +53,7 @@ class TestAtomicBatch:
     async def test_a_message_outside_the_expected_stream_refuses_the_batch(
         self, nc: Client, js: JetStreamContext
     ) -> None:
-        dlq = [*messages("d", 2), Message("wanqing.dlq.somebody", b"{}", "d-x")]  # WANQING_DLQ's subject
+        dlq = [*messages("d", 2), Message(subjects.dead_letter("somebody"), b"{}", "d-x")]  # WANQING_DLQ's
         with pytest.raises(BatchRefused):
             await atomic_batch.publish(nc, "WANQING", dlq, 10)
         assert await stored(js) == 0

@@ -89,6 +89,10 @@ def superseded_contacts(opened: Iterable[TaskSpec], open_contacts: Iterable[tupl
             if rid in starts and contact_span(period)[1] >= starts[rid]]
 
 
+def superseded_reason(new_period: str) -> str:
+    return f"联系周期调整，由{new_period}的日常联系替代"
+
+
 LATE_GRACE = timedelta(days=7)
 
 

@@ -147,6 +147,11 @@ def decide_transfer(state: Task, to_unit: str, to_unit_name: str | None, assigne
                                 unit=to_unit, assignee=assignee, kind=state.kind, due_at=state.due_at)]
 
 
+def cancel_if_open(state: Task, reason: str) -> list[Event]:
+    """A cancellation the service itself decides (death, a superseded contact): nothing if already closed."""
+    return [cancelled(state, reason)] if state.is_open else []
+
+
 def cancelled(state: Task, reason: str) -> CareTaskCancelled:
     assert state.task_id and state.retiree_id and state.unit and state.kind
     return CareTaskCancelled(task_id=state.task_id, retiree_id=state.retiree_id, unit=state.unit, kind=state.kind,

@@ -149,10 +149,9 @@ class CareHandlers:
         by_task = {r["task_id"]: r["retiree_id"] for r in rows}
         for task_id in calendar.superseded_contacts(contacts, [(r["task_id"], r["retiree_id"], r["period"])
                                                                for r in rows]):
-            reason = f"联系周期调整，由{new_period[by_task[task_id]]}的日常联系替代"
+            reason = calendar.superseded_reason(new_period[by_task[task_id]])
             await task_board.record_system_events(
-                conn, self._store, task_id, lambda s, why=reason: [care_task.cancelled(s, why)] if s.is_open else [],
-                now, meta)
+                conn, self._store, task_id, lambda s, why=reason: care_task.cancel_if_open(s, why), now, meta)
 
     # ---------------------------------------------------------------------------------------- campaigns
 

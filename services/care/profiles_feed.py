@@ -60,7 +60,7 @@ class ProfilesFeed:
         for r in rows:
             await task_board.record_system_events(
                 conn, self._store, r["task_id"],
-                lambda s: [care_task.cancelled(s, "退休人员已去世")] if s.is_open else [], now, meta)
+                lambda s: care_task.cancel_if_open(s, "退休人员已去世"), now, meta)
         log.info("tasks_cancelled_on_death", retiree_id=str(retiree_id), cancelled=len(rows))
 
     async def transfer_open_tasks(self, conn: asyncpg.Connection, env: Envelope, now: datetime,

@@ -22,7 +22,7 @@ from openpyxl import Workbook
 
 from bench.platform import RssSampler, own_peak_rss_mb, platform, wait_ready
 from contracts import subjects
-from services.profiles.id_number import make_id_number
+from contracts.id_number import make_id_number
 from wanqing.importer import import_roster
 
 ACTOR = {"user": "bench", "role": "district_office", "unit": "DISTRICT"}

@@ -25,7 +25,7 @@ from contracts.profiles import (
 from contracts.registry import EVENTS
 from services.profiles import archive, directory
 from services.profiles.directory import Staff, Unit
-from services.profiles.id_number import InvalidIdNumber, parse_id_number
+from contracts.id_number import InvalidIdNumber, parse_id_number
 from services.profiles.retiree import Facts, Retiree, decide, evolve
 
 MODELS = EVENTS["profiles"]

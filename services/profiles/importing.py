@@ -24,7 +24,7 @@ from contracts.profiles import (
 from contracts.registry import EVENTS
 from services.profiles import directory
 from services.profiles.directory import Unit
-from services.profiles.id_number import InvalidIdNumber, parse_id_number
+from contracts.id_number import InvalidIdNumber, parse_id_number
 from services.profiles.retiree import Facts, Retiree, authorize, decide
 
 

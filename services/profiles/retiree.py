@@ -59,7 +59,7 @@ from contracts.profiles import (
     TransferRetiree,
     UpdateProfile,
 )
-from services.profiles.id_number import InvalidIdNumber, parse_id_number
+from contracts.id_number import InvalidIdNumber, parse_id_number
 
 # After death only these facts may still be recorded (survivor care and erasure).
 AFTER_DEATH = (RecordSurvivor, ErasePersonalData)

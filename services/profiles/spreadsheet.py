@@ -35,7 +35,7 @@ from openpyxl import load_workbook
 from openpyxl.utils.datetime import from_excel
 from openpyxl.utils.exceptions import InvalidFileException
 
-from services.profiles.id_number import IdNumber, InvalidIdNumber, Sex, parse_id_number
+from contracts.id_number import IdNumber, InvalidIdNumber, Sex, parse_id_number
 
 Category = Literal["cadre", "worker"]
 _T = TypeVar("_T")

@@ -13,7 +13,7 @@ import pytest
 from nats.js import JetStreamContext
 
 from contracts import subjects
-from services.profiles.id_number import make_id_number
+from contracts.id_number import make_id_number
 from tests.services_harness import RunningPlatform
 from wanqing.embedded import EmbeddedNats
 

@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 from openpyxl import Workbook
 
-from services.profiles.id_number import make_id_number
+from contracts.id_number import make_id_number
 from tests.services_harness import DISTRICT_ACTOR, RunningPlatform
 from wanqing.importer import import_roster, preview_lines
 

@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 
 from backbone.clock import advance_platform_time
-from services.profiles.id_number import make_id_number
+from contracts.id_number import make_id_number
 from tests.services_harness import RunningPlatform
 
 UNITS = {"U0001": "区教育局", "U0002": "城关镇"}

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from backbone.clock import advance_platform_time, set_platform_time
-from services.profiles.id_number import make_id_number
+from contracts.id_number import make_id_number
 from tests.services_harness import RunningPlatform
 
 UNIT, UNIT_NAME = "U0007", "区教育局"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date
 
-from services.profiles.id_number import parse_id_number
+from contracts.id_number import parse_id_number
 from wanqing.demo.district import generate
 from wanqing.demo.scenario import completion_day, plan
 

@@ -30,7 +30,7 @@ from backbone.clock import advance_platform_time, set_platform_time
 from backbone.db import create_pool
 from contracts import subjects
 from contracts.base import LOCAL_TZ, local_date
-from services.profiles.id_number import make_id_number
+from contracts.id_number import make_id_number
 
 T0 = datetime(2027, 3, 1, 9, 0, tzinfo=LOCAL_TZ)
 DISTRICT = {"user": "office-1", "role": "district_office", "unit": "DISTRICT"}

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.profiles.id_number import IdNumber, InvalidIdNumber, check_digit, make_id_number, parse_id_number
+from contracts.id_number import IdNumber, InvalidIdNumber, check_digit, make_id_number, parse_id_number
 
 TODAY = date(2026, 5, 1)
 KNOWN_VALID = "11010519491231002X"  # the textbook example: Beijing Chaoyang, 1949-12-31, female

@@ -68,7 +68,7 @@ from contracts.profiles import (
     UpdateProfile,
     Willingness,
 )
-from services.profiles.id_number import check_digit, make_id_number
+from contracts.id_number import check_digit, make_id_number
 from services.profiles.retiree import Facts, Retiree, decide, evolve
 
 NOW = datetime(2027, 3, 15, 9, tzinfo=UTC)

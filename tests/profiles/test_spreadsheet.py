@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from services.profiles.id_number import check_digit, make_id_number
+from contracts.id_number import check_digit, make_id_number
 from services.profiles.spreadsheet import (
     Problem,
     RetireeRecord,

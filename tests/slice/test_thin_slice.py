@@ -9,7 +9,7 @@ from typing import Any
 
 import asyncpg
 
-from services.profiles.id_number import make_id_number
+from contracts.id_number import make_id_number
 from tests.services_harness import RunningPlatform
 
 

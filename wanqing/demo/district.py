@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from services.profiles.id_number import make_id_number
+from contracts.id_number import make_id_number
 
 DISTRICT_NAME = "晚晴区"
 

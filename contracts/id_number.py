@@ -1,5 +1,8 @@
 """Validation of the PRC resident identity number (公民身份号码, GB 11643-1999): pure, no I/O.
 
+Part of the published language: the format of `RegisterRetiree.id_number` and of a roster's ID column, so
+profiles (which decides), the command line (which previews a roster) and the demo read the same rules.
+
 The number is 18 characters: a 6-digit region code, the birth date YYYYMMDD, a 3-digit sequence code
 (odd for men, even for women) and an ISO 7064 MOD 11-2 check digit (0-9 or X).
 

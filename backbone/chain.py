@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import asyncpg
-
-from backbone.db import quote_ident
+from backbone.db import Connection, quote_ident
 from backbone.store import EMPTY_HASH, chain_hash
 
 
@@ -29,7 +27,7 @@ class Verification:
         return not self.breaks
 
 
-async def verify(conn: asyncpg.Connection, schema: str) -> Verification:
+async def verify(conn: Connection, schema: str) -> Verification:
     """Streams the table in (stream, version) order through a cursor: memory stays flat for any history size."""
     breaks: list[Break] = []
     count = 0

@@ -7,6 +7,8 @@ from typing import Protocol
 
 import asyncpg
 
+from backbone.db import Connection
+
 
 class Clock(Protocol):
     async def now(self) -> datetime: ...
@@ -48,12 +50,13 @@ class PlatformClock:
         real = datetime.now(UTC)
         if row is None:
             return real
-        if row["frozen_at"] is not None:
-            return row["frozen_at"]
-        return real + timedelta(seconds=row["offset_s"])
+        frozen: datetime | None = row["frozen_at"]
+        if frozen is not None:
+            return frozen
+        return real + timedelta(seconds=float(row["offset_s"]))
 
 
-async def set_platform_time(conn: asyncpg.Connection, when: datetime | None) -> None:
+async def set_platform_time(conn: Connection, when: datetime | None) -> None:
     """Freeze the platform at `when`, or return it to the wall clock with None."""
     if when is None:
         await conn.execute("DELETE FROM platform.clock")
@@ -65,7 +68,7 @@ async def set_platform_time(conn: asyncpg.Connection, when: datetime | None) -> 
     )
 
 
-async def advance_platform_time(conn: asyncpg.Connection, delta: timedelta) -> datetime:
+async def advance_platform_time(conn: Connection, delta: timedelta) -> datetime:
     """Move simulated time forward; a platform on the wall clock starts from now."""
     async with conn.transaction():
         row = await conn.fetchrow("SELECT frozen_at, offset_s FROM platform.clock FOR UPDATE")

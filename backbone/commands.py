@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -16,10 +15,10 @@ from pydantic import BaseModel, ValidationError
 
 from backbone import metrics
 from backbone.clock import Clock
-from backbone.crypto import Keyring
-from backbone.db import quote_ident
-from backbone.store import ConcurrencyConflict, EventStore, Metadata, NewEvent, Recorded
-from contracts.base import Accepted, Answer, Command, Event, Query, Refused
+from backbone.db import Connection, quote_ident
+from backbone.recording import CommandContext, Recorder
+from backbone.store import ConcurrencyConflict, Metadata
+from contracts.base import Accepted, Answer, Command, Query, Refused
 from contracts.errors import DomainError, ErrorCode
 
 log = structlog.get_logger()
@@ -27,50 +26,8 @@ log = structlog.get_logger()
 MAX_CONFLICT_RETRIES = 5
 
 
-@dataclass
-class CommandContext:
-    """What a command handler gets: the transaction, the store, the time and who is acting."""
-
-    conn: asyncpg.Connection
-    store: EventStore
-    keyring: Keyring | None
-    now: datetime
-    meta: Metadata
-    recorded: list[Recorded] = field(default_factory=list)
-    # What was appended, as stored (sensitive fields sealed): inline projections read these.
-    appended: list[tuple[NewEvent, Recorded]] = field(default_factory=list)
-
-    async def record(self, stream_id: str, expected_version: int, events: Sequence[Event], unit: str) -> Accepted:
-        """Seal sensitive fields, append to the stream with the expected version, and build the reply."""
-        pending = [await to_new_event(self.conn, self.keyring, ev, unit, self.now) for ev in events]
-        recorded = await self.store.append(self.conn, stream_id, expected_version, pending, self.meta)
-        self.recorded.extend(recorded)
-        self.appended.extend(zip(pending, recorded, strict=True))
-        return Accepted(
-            stream_id=stream_id,
-            version=expected_version + len(recorded),
-            event_ids=tuple(r.event_id for r in recorded),
-        )
-
-
-async def to_new_event(
-    conn: asyncpg.Connection, keyring: Keyring | None, event: Event, unit: str, occurred_at: datetime
-) -> NewEvent:
-    data = event.model_dump(mode="json", exclude={"type", "schema_version"})
-    if event.SENSITIVE:
-        if keyring is None or event.PERSON_FIELD is None:
-            msg = f"{event.type} has sensitive fields but no keyring/person to seal them"
-            raise RuntimeError(msg)
-        person = str(data[event.PERSON_FIELD])
-        for name in event.SENSITIVE:
-            if data.get(name) is not None:
-                data[name] = await keyring.seal(conn, person, name, json.dumps(data[name], ensure_ascii=False))
-    return NewEvent(type=event.type, data=data, unit=unit, occurred_at=occurred_at,
-                    schema_version=event.schema_version)
-
-
 CommandHandler = Callable[[CommandContext, Any], Awaitable[Accepted]]
-QueryHandler = Callable[[asyncpg.Connection, Any, datetime], Awaitable[Any]]
+QueryHandler = Callable[[Connection, Any, datetime], Awaitable[Any]]
 
 
 def refused(code: ErrorCode, message: str, **details: Any) -> Refused:
@@ -105,25 +62,23 @@ def parse_body(model: type[BaseModel], body: bytes) -> BaseModel | Refused:
 class CommandRouter:
     """Routes `wanqing.cmd.<service>.<Name>` requests to handlers and records each reply by command id."""
 
-    def __init__(  # noqa: PLR0913
+    def __init__(
         self,
         *,
         service: str,
         pool: asyncpg.Pool,
-        store: EventStore,
+        recorder: Recorder,
         clock: Clock,
-        keyring: Keyring | None = None,
         on_commit: Callable[[], None] | None = None,
     ) -> None:
         self.service = service
         self._pool = pool
-        self._store = store
+        self._recorder = recorder
         self._clock = clock
-        self._keyring = keyring
         self._on_commit = on_commit
         self._commands: dict[str, tuple[type[Command], CommandHandler]] = {}
         self._queries: dict[str, tuple[type[Query], QueryHandler]] = {}
-        self._t = f"{quote_ident(store.schema)}.commands"
+        self._t = f"{quote_ident(recorder.store.schema)}.commands"
 
     def command(self, model: type[Command], handler: CommandHandler) -> None:
         self._commands[model.__name__] = (model, handler)
@@ -194,7 +149,7 @@ class CommandRouter:
             causation_id=command.command_id,
         )
         async with self._pool.acquire() as conn, conn.transaction():
-            ctx = CommandContext(conn=conn, store=self._store, keyring=self._keyring, now=now, meta=meta)
+            ctx = self._recorder.context(conn, now, meta)
             reply = await handler(ctx, command)
             await conn.execute(
                 f"INSERT INTO {self._t} (command_id, name, reply) VALUES ($1, $2, $3)",

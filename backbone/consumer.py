@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from uuid import UUID
@@ -20,31 +19,54 @@ from nats.js.errors import NotFoundError
 from backbone import metrics
 from backbone.db import quote_ident
 from backbone.envelope import parse
+from backbone.events import EventMeta, Routes, UndecodableEventError, decode
 from backbone.relay import STREAM
 from contracts import subjects
-from contracts.base import Envelope
+from contracts.base import Envelope, Event
+from contracts.registry import owner_of
 
 log = structlog.get_logger()
 
 HOLD_GRACE_S = 5.0
-
-Handler = Callable[[asyncpg.Connection, Envelope], Awaitable[None]]
+SUBJECT_TOKENS = 5  # wanqing.evt.<unit>.<service>.<EventType>
 
 
 @dataclass(frozen=True)
 class ConsumerSpec:
-    """A durable pull consumer of one service, for one purpose."""
+    """A durable pull consumer of one service, for one purpose: the events it routes, and how it retries."""
 
     name: str
-    filter_subjects: tuple[str, ...]
-    handler: Handler
+    routes: Routes
     max_deliver: int = 8
     base_delay_s: float = 0.2
     max_delay_s: float = 60.0
     batch: int = 100
 
+    @property
+    def filter_subjects(self) -> tuple[str, ...]:
+        """Exactly the event types it routes, each on its owner's subjects: nothing else is delivered."""
+        return tuple(sorted(subjects.events_of_type(owner_of(m), m.__name__) for m in self.routes.classes))
+
     def delay_for(self, attempt: int) -> float:
-        return min(self.max_delay_s, self.base_delay_s * (2 ** max(0, attempt - 1)))
+        return float(min(self.max_delay_s, self.base_delay_s * (2 ** max(0, attempt - 1))))
+
+
+class BadDelivery(ValueError):  # noqa: N818 - named after what arrived
+    """A message that is not an event this consumer can believe: dead-lettered, never handled."""
+
+
+def decode_delivery(subject: str, env: Envelope) -> Event | None:
+    """The event's model, by the owner and type its subject names; the envelope must agree with the subject."""
+    tokens = subject.split(".")
+    if len(tokens) != SUBJECT_TOKENS or tokens[1] != "evt":
+        raise BadDelivery(f"{subject} is not an event subject")
+    _root, _evt, _unit, owner, type_ = tokens
+    if env.type != type_:
+        raise BadDelivery(f"the subject names {type_}, the envelope {env.type}")
+    try:
+        return decode(env, owner)
+    except UndecodableEventError as exc:
+        raise BadDelivery(str(exc)) from exc
 
 
 async def ensure_consumer(js: JetStreamContext, spec: ConsumerSpec) -> None:
@@ -106,6 +128,16 @@ class Consumer:
         except ValueError as exc:
             await self._dead_letter(msg, None, f"unparseable envelope: {exc}")
             return
+        try:
+            event = decode_delivery(msg.subject, env)
+        except BadDelivery as exc:
+            await self._dead_letter(msg, env, str(exc))
+            return
+        if event is None or not self.spec.routes.handles(event):
+            # Not a type this consumer routes (a filter from an older version of the service): nothing to do.
+            await msg.ack()
+            metrics.CONSUMED.labels(self.spec.name, "ignored").inc()
+            return
         structlog.contextvars.bind_contextvars(
             consumer=self.spec.name, event_id=str(env.event_id), correlation_id=str(env.correlation_id)
         )
@@ -117,7 +149,7 @@ class Consumer:
                 await msg.nak(delay=max(0.05, blocker_due - now + 0.05))
                 return
         try:
-            applied = await self._apply(env)
+            applied = await self._apply(event, EventMeta.of(env))
         except Exception as exc:  # noqa: BLE001 - any handler failure is retried, then dead-lettered
             await self._failed(msg, env, exc)
             return
@@ -126,21 +158,21 @@ class Consumer:
         self.handled += 1
         metrics.CONSUMED.labels(self.spec.name, "applied" if applied else "duplicate").inc()
 
-    async def _apply(self, env: Envelope) -> bool:
+    async def _apply(self, event: Event, meta: EventMeta) -> bool:
         async with self._pool.acquire() as conn, conn.transaction():
             seen = await conn.fetchval(
-                f"SELECT 1 FROM {self._s}.inbox WHERE consumer = $1 AND event_id = $2", self.spec.name, env.event_id
+                f"SELECT 1 FROM {self._s}.inbox WHERE consumer = $1 AND event_id = $2", self.spec.name, meta.event_id
             )
             if seen:
                 return False
-            # The handler runs before the inbox insert so the transaction's first write is its own effect.
-            await self.spec.handler(conn, env)
+            # The handlers run before the inbox insert so the transaction's first write is their own effect.
+            await self.spec.routes.apply(conn, event, meta)
             await conn.execute(
-                f"INSERT INTO {self._s}.inbox (consumer, event_id) VALUES ($1, $2)", self.spec.name, env.event_id
+                f"INSERT INTO {self._s}.inbox (consumer, event_id) VALUES ($1, $2)", self.spec.name, meta.event_id
             )
             await conn.execute(
                 f"DELETE FROM {self._s}.consumer_failures WHERE consumer = $1 AND event_id = $2",
-                self.spec.name, env.event_id,
+                self.spec.name, meta.event_id,
             )
         return True
 

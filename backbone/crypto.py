@@ -13,11 +13,10 @@ import hmac
 import os
 from collections import OrderedDict
 
-import asyncpg
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from backbone.db import quote_ident
+from backbone.db import Connection, quote_ident
 
 PREFIX = "wqenc:v1:"
 ERASED = "[已删除]"  # what a reader sees in place of an erased person's field
@@ -71,7 +70,7 @@ class Keyring:
     def _unwrap(self, person_id: str, wrapped: bytes) -> bytes:
         return self._master.decrypt(wrapped[:12], wrapped[12:], person_id.encode())
 
-    async def key_for(self, conn: asyncpg.Connection, person_id: str, *, create: bool) -> bytes:
+    async def key_for(self, conn: Connection, person_id: str, *, create: bool) -> bytes:
         cached = self._cache.get(person_id)
         if cached is not None:
             return cached
@@ -94,7 +93,7 @@ class Keyring:
         self._remember(person_id, key)
         return key
 
-    async def create_keys(self, conn: asyncpg.Connection, person_ids: list[str]) -> None:
+    async def create_keys(self, conn: Connection, person_ids: list[str]) -> None:
         """Bulk key creation for imports: one statement for many new persons."""
         fresh = {p: AESGCM.generate_key(bit_length=256) for p in person_ids if p not in self._cache}
         if not fresh:
@@ -122,13 +121,13 @@ class Keyring:
         except InvalidTag as exc:
             raise UndecryptableValue(f"{person_id}:{field}") from exc
 
-    async def seal(self, conn: asyncpg.Connection, person_id: str, field: str, plaintext: str) -> str:
+    async def seal(self, conn: Connection, person_id: str, field: str, plaintext: str) -> str:
         return self.seal_with(await self.key_for(conn, person_id, create=True), person_id, field, plaintext)
 
-    async def open(self, conn: asyncpg.Connection, person_id: str, field: str, sealed: str) -> str:
+    async def open(self, conn: Connection, person_id: str, field: str, sealed: str) -> str:
         return self.open_with(await self.key_for(conn, person_id, create=False), person_id, field, sealed)
 
-    async def erase(self, conn: asyncpg.Connection, person_id: str) -> bool:
+    async def erase(self, conn: Connection, person_id: str) -> bool:
         """Destroy the person's key; returns False if it was already gone."""
         self._cache.pop(person_id, None)
         done = await conn.fetchval(

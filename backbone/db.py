@@ -4,18 +4,28 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 from uuid import UUID
 
 import asyncpg
 
+if TYPE_CHECKING:
+    from asyncpg.pool import PoolConnectionProxy
 
-async def _init_connection(conn: asyncpg.Connection) -> None:
+    # What handlers are given: a connection of their own or one lent by the pool; both speak the same API.
+    Connection: TypeAlias = asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]
+else:
+    Connection = asyncpg.Connection
+
+
+async def _init_connection(conn: Connection) -> None:
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
     await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
-async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10, **kwargs: Any) -> asyncpg.Pool:
+async def create_pool(
+    dsn: str, *, min_size: int = 1, max_size: int = 10, **kwargs: Any,
+) -> asyncpg.Pool[asyncpg.Record]:
     pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, init=_init_connection, **kwargs)
     assert pool is not None
     return pool
@@ -29,7 +39,7 @@ def quote_ident(name: str) -> str:
     return '"' + name + '"'
 
 
-def row_to_json(row: Mapping[str, Any]) -> dict[str, Any]:
+def row_to_json(row: Mapping[str, Any] | asyncpg.Record) -> dict[str, Any]:
     """A read-model row as JSON-ready values (dates as ISO strings, UUIDs as text)."""
     out: dict[str, Any] = {}
     for key, value in row.items():

@@ -6,10 +6,9 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg
 import structlog
 
-from backbone.db import quote_ident
+from backbone.db import Connection, quote_ident
 
 log = structlog.get_logger()
 
@@ -36,7 +35,7 @@ def collect(prefix: str, folder: Path) -> list[Migration]:
     return [Migration(f"{prefix}/{p.name}", p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.sql"))]
 
 
-async def apply(conn: asyncpg.Connection, schema: str, migrations: list[Migration]) -> list[str]:
+async def apply(conn: Connection, schema: str, migrations: list[Migration]) -> list[str]:
     """Apply the migrations not yet recorded in `schema`; returns the names applied now."""
     q = quote_ident(schema)
     applied_now: list[str] = []
@@ -66,7 +65,7 @@ async def apply(conn: asyncpg.Connection, schema: str, migrations: list[Migratio
     return applied_now
 
 
-async def migrate_service(conn: asyncpg.Connection, schema: str, service_sql: Path | None) -> list[str]:
+async def migrate_service(conn: Connection, schema: str, service_sql: Path | None) -> list[str]:
     """The runtime's core tables first, then the service's own files; plus the shared platform schema."""
     await apply(conn, PLATFORM_SCHEMA, collect("platform", PLATFORM_SQL))
     migrations = collect("core", CORE_SQL)

@@ -11,6 +11,7 @@ import structlog
 from nats.aio.client import Client
 
 from backbone import atomic_batch, metrics
+from backbone.db import Connection
 from backbone.store import EventStore, TailedEvent
 from contracts import subjects
 
@@ -64,7 +65,7 @@ class Relay:
                 await _sleep_or_stop(stop, 1.0)
 
     async def _lead(self, stop: asyncio.Event) -> None:
-        conn: asyncpg.Connection = await asyncpg.connect(self._dsn)
+        conn: Connection = await asyncpg.connect(self._dsn)
         try:
             while not await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", f"relay:{self._store.schema}"):
                 if await _sleep_or_stop(stop, 1.0):

@@ -25,10 +25,11 @@ from backbone.consumer import Consumer, ConsumerSpec
 from backbone.crypto import Keyring, parse_master_key
 from backbone.db import create_pool
 from backbone.migrations import migrate_service
+from backbone.recording import Recorder
 from backbone.relay import Relay
 from backbone.settings import Settings
 from backbone.store import EventStore
-from backbone.timers import Ticker, TimerHandler
+from backbone.timers import Ticker, Timer
 from contracts import subjects
 
 log = structlog.get_logger()
@@ -41,20 +42,27 @@ class Runtime:
     name: str
     settings: Settings
     pool: asyncpg.Pool
-    store: EventStore
+    recorder: Recorder  # the store, the keyring, and the projection of the service's own events
     clock: Clock
-    keyring: Keyring | None
     router: CommandRouter
     wake_relay: Callable[[], None]
     # The process's NATS connection, set once the broker has started: handlers that must ask another
     # service a query at run time (notify fetching a retiree's contact) use it. None before start.
     nc: Client | None = None
 
+    @property
+    def store(self) -> EventStore:
+        return self.recorder.store
+
+    @property
+    def keyring(self) -> Keyring | None:
+        return self.recorder.keyring
+
 
 @dataclass
 class ServiceSpec:
     consumers: list[ConsumerSpec] = field(default_factory=list)
-    timers: dict[str, TimerHandler] = field(default_factory=dict)
+    timers: dict[str, Timer[Any]] = field(default_factory=dict)
     # Runs once after migrations, before any command, event or timer is handled (e.g. adopt a policy file).
     startup: Callable[[], Awaitable[None]] | None = None
 
@@ -97,8 +105,9 @@ async def run(  # noqa: C901, PLR0913, PLR0915 - the wiring of a process is one 
         for r in relay_box:
             r.wake()
 
-    router = CommandRouter(service=name, pool=pool, store=store, clock=clock, keyring=keyring, on_commit=wake)
-    rt = Runtime(name, settings, pool, store, clock, keyring, router, wake)
+    recorder = Recorder(service=name, store=store, keyring=keyring)
+    router = CommandRouter(service=name, pool=pool, recorder=recorder, clock=clock, on_commit=wake)
+    rt = Runtime(name, settings, pool, recorder, clock, router, wake)
     spec = build(rt)
     if spec.startup is not None:
         await spec.startup()
@@ -132,7 +141,7 @@ async def run(  # noqa: C901, PLR0913, PLR0915 - the wiring of a process is one 
             report["database"] = True
         except (OSError, asyncpg.PostgresError):
             report["database"] = False
-        lags = {}
+        lags: dict[str, int | None] = {}
         for c in consumers:
             try:
                 lags[c.spec.name] = await c.lag()

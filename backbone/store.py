@@ -12,7 +12,7 @@ from uuid import UUID
 
 import asyncpg
 
-from backbone.db import quote_ident
+from backbone.db import Connection, quote_ident
 from backbone.envelope import canonical, envelope_dict, parse
 from contracts.base import Actor, Envelope
 
@@ -52,6 +52,7 @@ class Recorded:
     stream_id: str
     version: int
     position: int
+    recorded_at: datetime
 
 
 @dataclass(frozen=True, order=True)
@@ -115,7 +116,7 @@ class EventStore:
 
     async def append(
         self,
-        conn: asyncpg.Connection,
+        conn: Connection,
         stream_id: str,
         expected_version: int,
         events: Sequence[NewEvent],
@@ -143,7 +144,7 @@ class EventStore:
 
     async def _append_event(  # noqa: PLR0913
         self,
-        conn: asyncpg.Connection,
+        conn: Connection,
         *,
         stream_id: str,
         expected_version: int,
@@ -166,9 +167,9 @@ class EventStore:
         if position is None:
             reason = await self._why_refused(conn, stream_id, version)
             raise ConcurrencyConflict(stream_id, expected_version, reason)
-        return Recorded(ev.event_id, stream_id, version, position)
+        return Recorded(ev.event_id, stream_id, version, position, recorded_at)
 
-    async def _why_refused(self, conn: asyncpg.Connection, stream_id: str, version: int) -> str:
+    async def _why_refused(self, conn: Connection, stream_id: str, version: int) -> str:
         current = await self.stream_version(conn, stream_id)
         if current < version - 1:
             return f"the stream is at version {current}"
@@ -176,7 +177,7 @@ class EventStore:
 
     async def append_batch(
         self,
-        conn: asyncpg.Connection,
+        conn: Connection,
         batch: Sequence[tuple[str, int, Sequence[NewEvent]]],
         meta: Metadata,
     ) -> list[Recorded]:
@@ -212,10 +213,10 @@ class EventStore:
                 rows = await conn.fetch(self._insert_many, *cols)
             except asyncpg.UniqueViolationError as exc:
                 raise ConcurrencyConflict("(batch)", -1, str(exc)) from exc
-        return [Recorded(r["event_id"], *expect[r["event_id"]], r["position"]) for r in rows]
+        return [Recorded(r["event_id"], *expect[r["event_id"]], r["position"], recorded_at) for r in rows]
 
     async def _heads(
-        self, conn: asyncpg.Connection, keys: list[tuple[str, int]]
+        self, conn: Connection, keys: list[tuple[str, int]]
     ) -> dict[tuple[str, int], tuple[bytes, int]]:
         if not keys:
             return {}
@@ -226,15 +227,15 @@ class EventStore:
         )
         return {(r["stream_id"], r["version"]): (bytes(r["hash"]), r["tx"]) for r in rows}
 
-    async def stream_version(self, conn: asyncpg.Connection, stream_id: str) -> int:
+    async def stream_version(self, conn: Connection, stream_id: str) -> int:
         v = await conn.fetchval(f"SELECT max(version) FROM {self._t} WHERE stream_id = $1", stream_id)
         return int(v or 0)
 
-    async def load(self, conn: asyncpg.Connection, stream_id: str) -> list[Envelope]:
+    async def load(self, conn: Connection, stream_id: str) -> list[Envelope]:
         rows = await conn.fetch(f"SELECT envelope FROM {self._t} WHERE stream_id = $1 ORDER BY version", stream_id)
         return [parse(r["envelope"]) for r in rows]
 
-    async def tail(self, conn: asyncpg.Connection, after: Checkpoint, limit: int) -> list[TailedEvent]:
+    async def tail(self, conn: Connection, after: Checkpoint, limit: int) -> list[TailedEvent]:
         """Events after `after` whose writers can no longer be followed by an earlier commit (§3)."""
         rows = await conn.fetch(
             f"SELECT tx::text::bigint AS tx, position, unit, type, event_id, envelope FROM {self._t} "
@@ -245,14 +246,14 @@ class EventStore:
         return [TailedEvent(r["tx"], r["position"], r["unit"], r["type"], r["event_id"], bytes(r["envelope"]))
                 for r in rows]
 
-    async def read_checkpoint(self, conn: asyncpg.Connection, name: str) -> Checkpoint:
+    async def read_checkpoint(self, conn: Connection, name: str) -> Checkpoint:
         row = await conn.fetchrow(
             f"SELECT tx::text::bigint AS tx, position FROM {quote_ident(self.schema)}.checkpoints WHERE name = $1",
             name,
         )
         return Checkpoint(row["tx"], row["position"]) if row else Checkpoint()
 
-    async def save_checkpoint(self, conn: asyncpg.Connection, name: str, cp: Checkpoint) -> None:
+    async def save_checkpoint(self, conn: Connection, name: str, cp: Checkpoint) -> None:
         await conn.execute(
             f"INSERT INTO {quote_ident(self.schema)}.checkpoints (name, tx, position) "
             "VALUES ($1, $2::text::xid8, $3) ON CONFLICT (name) DO UPDATE "

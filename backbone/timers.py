@@ -5,36 +5,51 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import suppress
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import asyncpg
 import structlog
+from pydantic import BaseModel
 
 from backbone import metrics
 from backbone.clock import Clock
-from backbone.db import quote_ident
+from backbone.db import Connection, quote_ident
 
 log = structlog.get_logger()
 
 RETRY_AFTER = timedelta(minutes=1)
 
-TimerHandler = Callable[[asyncpg.Connection, str, dict[str, Any], datetime], Awaitable[None]]
+P = TypeVar("P", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Timer(Generic[P]):
+    """A kind of timer: the model its payload is stored as, and what firing it does (in the tick's transaction)."""
+
+    payload: type[P]
+    fire: Callable[[Connection, str, P, datetime], Awaitable[None]]
+
+
+def _json(payload: BaseModel | Mapping[str, Any]) -> dict[str, Any]:
+    return payload.model_dump(mode="json") if isinstance(payload, BaseModel) else dict(payload)
 
 
 async def schedule(  # noqa: PLR0913 - a timer is these six things
-    conn: asyncpg.Connection, schema: str, timer_id: str, kind: str, due_at: datetime, payload: dict[str, Any]
+    conn: Connection, schema: str, timer_id: str, kind: str, due_at: datetime,
+    payload: BaseModel | Mapping[str, Any],
 ) -> None:
     """Idempotent by timer_id: rescheduling the same id moves it and re-arms it."""
     await conn.execute(
         f"INSERT INTO {quote_ident(schema)}.timers (timer_id, kind, due_at, payload) VALUES ($1, $2, $3, $4) "
         "ON CONFLICT (timer_id) DO UPDATE SET due_at = excluded.due_at, payload = excluded.payload, fired_at = NULL",
-        timer_id, kind, due_at, payload,
+        timer_id, kind, due_at, _json(payload),
     )
 
 
 async def schedule_many(
-    conn: asyncpg.Connection, schema: str, rows: list[tuple[str, str, datetime, dict[str, Any]]]
+    conn: Connection, schema: str, rows: list[tuple[str, str, datetime, BaseModel | Mapping[str, Any]]]
 ) -> None:
     """Many timers in one statement: rows of (timer_id, kind, due_at, payload)."""
     if not rows:
@@ -43,11 +58,11 @@ async def schedule_many(
         f"INSERT INTO {quote_ident(schema)}.timers (timer_id, kind, due_at, payload) "
         "SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::jsonb[]) "
         "ON CONFLICT (timer_id) DO UPDATE SET due_at = excluded.due_at, payload = excluded.payload, fired_at = NULL",
-        [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows],
+        [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], [_json(r[3]) for r in rows],
     )
 
 
-async def cancel(conn: asyncpg.Connection, schema: str, timer_id: str) -> None:
+async def cancel(conn: Connection, schema: str, timer_id: str) -> None:
     await conn.execute(f"DELETE FROM {quote_ident(schema)}.timers WHERE timer_id = $1 AND fired_at IS NULL", timer_id)
 
 
@@ -61,7 +76,7 @@ class Ticker:
         schema: str,
         service: str,
         clock: Clock,
-        handlers: Mapping[str, TimerHandler],
+        handlers: Mapping[str, Timer[Any]],
         interval_s: float = 0.5,
         on_commit: Callable[[], None] | None = None,
     ) -> None:
@@ -110,12 +125,12 @@ class Ticker:
             )
             if row is None:
                 return None
-            handler = self._handlers.get(row["kind"])
-            if handler is None:
+            timer = self._handlers.get(row["kind"])
+            if timer is None:
                 log.error("timer_without_handler", kind=row["kind"], timer_id=row["timer_id"])
             else:
                 try:
-                    await handler(conn, row["timer_id"], row["payload"], now)
+                    await timer.fire(conn, row["timer_id"], timer.payload.model_validate(row["payload"]), now)
                 except Exception as exc:
                     exc.timer_id = row["timer_id"]  # type: ignore[attr-defined]
                     raise

@@ -47,8 +47,11 @@ from typing import Any
 
 import asyncpg
 import nats
+from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
+
+from backbone.db import Connection
 
 TARGET_APPEND_RATIO = 0.6
 TARGET_RELAY_RATIO = 0.5
@@ -162,14 +165,14 @@ class _Workers:
 
     def __init__(self, dsn: str, n: int, step: Any) -> None:
         self._dsn, self._n, self._step = dsn, n, step
-        self._conns: list[asyncpg.Connection] = []
+        self._conns: list[Connection] = []
 
     async def open(self, warmup: int) -> None:
         self._conns = [await asyncpg.connect(self._dsn) for _ in range(self._n)]
         await self._all(10_000_000, warmup)  # indexes far above the timed ones: warm-up streams of their own
 
     async def _all(self, first: int, count: int) -> None:
-        async def one(conn: asyncpg.Connection, w: int) -> None:
+        async def one(conn: Connection, w: int) -> None:
             for i in range(first, first + count):
                 await self._step(conn, w, i)
 
@@ -201,7 +204,7 @@ async def raw_insert_workers(dsn: str, schema: str, opts: Options, payload: byte
         await conn.close()
     sql = f"INSERT INTO {table} (event_id, stream_id, version, type, payload) VALUES ($1, $2, $3, $4, $5)"
 
-    async def insert(conn: asyncpg.Connection, w: int, i: int) -> None:
+    async def insert(conn: Connection, w: int, i: int) -> None:
         await conn.execute(sql, uuid.uuid4(), f"w{w}-{i // 100}", i % 100 + 1, EVENT_TYPE, payload)
 
     return _Workers(dsn, opts.connections, insert)
@@ -219,7 +222,7 @@ async def append_workers(dsn: str, schema: str, opts: Options) -> _Workers:
         await conn.close()
     store = EventStore(schema)
 
-    async def append(conn: asyncpg.Connection, w: int, i: int) -> None:
+    async def append(conn: Connection, w: int, i: int) -> None:
         await store.append(conn, f"w{w}-{i // 100}", i % 100, [_new_event(i)], _meta())
 
     return _Workers(dsn, opts.connections, append)
@@ -264,7 +267,7 @@ async def prefill(dsn: str, schema: str, n: int) -> None:
 # ------------------------------------------------------------------------------------------------- nats phases
 
 
-async def _connect_nats(url: str) -> nats.NATS:
+async def _connect_nats(url: str) -> Client:
     # Fail fast: nats-py's default retries an unreachable server 60 times, 2 s apart, before it gives up.
     return await nats.connect(url, allow_reconnect=False, connect_timeout=5)
 

@@ -45,8 +45,22 @@ class Actor(Message):
     role: Role
     unit: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
 
+    @property
+    def oversees_all(self) -> bool:
+        """The district office and the platform itself act for every unit."""
+        return self.role in (Role.DISTRICT_OFFICE, Role.SYSTEM)
+
+    def may_act_for(self, unit: str | None) -> bool:
+        """The district office, the platform itself, or someone of that very unit."""
+        return self.oversees_all or (unit is not None and self.unit == unit)
+
 
 SYSTEM_ACTOR = Actor(user="system", role=Role.SYSTEM, unit="DISTRICT")
+
+
+def system_actor(service: str) -> Actor:
+    """The actor of what a service decides by itself (a timer, a feed, a campaign): the service, as the system."""
+    return Actor(user=service, role=Role.SYSTEM, unit=SYSTEM_ACTOR.unit)
 
 
 class Event(Message):

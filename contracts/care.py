@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal
-from uuid import UUID
+from uuid import UUID, uuid5
 
 from pydantic import Field
 
@@ -93,6 +93,14 @@ def assistance_stream(case_id: UUID) -> str:
 
 
 POLICY_STREAM = "care-policy"
+
+# The assistance case a HardshipReported opens has an id derived from that event, so a redelivery opens none
+# and the office (or the demo) can name the case from the report's event id alone.
+HARDSHIP_CASE_NAMESPACE = UUID("b1d0c6f4-4c7e-4c1c-8a57-9a3e2f6d1e02")
+
+
+def hardship_case_id(hardship_event_id: UUID) -> UUID:
+    return uuid5(HARDSHIP_CASE_NAMESPACE, str(hardship_event_id))
 
 
 # ======================================================================== policy
@@ -447,6 +455,11 @@ class GetUnitScores(Query):
 class GetPolicy(Query):
     pass
 
+
+# What each aggregate decides: its own commands, matched exhaustively by its decider.
+CareTaskCommand = AssignTask | CompleteTask | CancelTask
+CampaignCommand = LaunchCampaign | CloseCampaign
+AssistanceCommand = ApplyForAssistance | AssessAssistance | ApproveAssistance | RejectAssistance | PayAssistance
 
 COMMANDS: tuple[type[Command], ...] = (
     AdoptPolicy, AssignTask, CompleteTask, CancelTask, LaunchCampaign, CloseCampaign,

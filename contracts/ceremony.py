@@ -176,6 +176,13 @@ class CompleteHandoverStep(CaseCommand):
     note: Text | None = None
 
 
+# What each aggregate decides: its own commands, matched exhaustively by its decider.
+CeremonyItemCommand = (AnnounceDecision | GiveThankYouLetter | IssueCertificate | GivePlaque | GiveSouvenir
+                       | RecordFarewellRemarks)
+CeremonyCommand = ScheduleCeremony | RescheduleCeremony | CeremonyItemCommand | RecordExtraItem | HoldCeremony
+CeremonyCaseCommand = GiveConsent | DeclineConsent | CeremonyCommand | CompleteHandoverStep
+BatchCeremonyCommand = ScheduleBatchCeremony | RescheduleBatchCeremony
+
 COMMANDS: tuple[type[Command], ...] = (
     SetCeremonyMode, GiveConsent, DeclineConsent, ScheduleCeremony, RescheduleCeremony, ScheduleBatchCeremony,
     RescheduleBatchCeremony, AnnounceDecision, GiveThankYouLetter, IssueCertificate, GivePlaque, GiveSouvenir,

@@ -512,6 +512,26 @@ class GetRetiree(Query):
     purpose: Annotated[str, Field(max_length=200)] | None = None
 
 
+class RetireeCard(Message):
+    """What other services read of GetRetiree's answer: who the person is, and whether they can be reached.
+
+    `name` and `phone` are plaintext only in this reply (audited by profiles with the caller's purpose);
+    `erased` is true once the person's data was erased, and then neither is readable.
+    """
+
+    retiree_id: UUID
+    unit: str
+    status: RetireeStatus
+    erased: bool
+    name: str | None = None
+    phone: str | None = None
+
+    @property
+    def reachable_name(self) -> str | None:
+        """The name to print or greet with; None after erasure."""
+        return None if self.erased or not self.name else self.name
+
+
 class ListRetirees(Query):
     unit: UnitCode
     status: RetireeStatus | None = None
@@ -542,6 +562,17 @@ class ListReadAccess(Query):
     user: str | None = None
     limit: Annotated[int, Field(ge=1, le=1000)] = 100
 
+
+# What each aggregate decides: its own commands, matched exhaustively by its decider.
+UnitCommand = RegisterUnit | SetCareContact
+StaffCommand = RegisterStaff | DeactivateStaff
+RetireeFactCommand = (
+    PlanRetirement | ApproveRetirement | UpdateProfile | RecordHospitalization | RecordDischarge
+    | ReportFamilyEmergency | ReportHardship | RecordHealthExam | RecordPartyMembership | AssignPartyBranch
+    | RegisterCommunity | JoinInterestGroup | LeaveInterestGroup | JoinTalentPool | ReviewTalent | LeaveTalentPool
+    | RecognizeExemplary | RecordSurvivor | TransferRetiree | RecordDeath | ErasePersonalData
+)
+ArchiveCommand = RegisterRetiree | RetireeFactCommand  # every command about one retiree's stream
 
 COMMANDS: tuple[type[Command], ...] = (
     RegisterUnit, RegisterStaff, DeactivateStaff, SetCareContact,

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
+
+from pydantic import BaseModel
 
 from contracts.base import Envelope
 from contracts.registry import COMMANDS, EVENTS, QUERIES
@@ -11,7 +14,8 @@ from contracts.registry import COMMANDS, EVENTS, QUERIES
 
 def export(target: Path) -> list[Path]:
     written: list[Path] = []
-    groups = {"events": EVENTS, "commands": COMMANDS, "queries": QUERIES}
+    groups: dict[str, Mapping[str, Mapping[str, type[BaseModel]]]] = {
+        "events": EVENTS, "commands": COMMANDS, "queries": QUERIES}
     for kind, per_service in groups.items():
         for service, models in per_service.items():
             for name, model in models.items():

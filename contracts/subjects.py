@@ -6,7 +6,6 @@ import re
 
 ROOT = "wanqing"
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-SERVICES = ("profiles", "care", "ceremony", "notify")
 
 
 def check_token(token: str, what: str = "token") -> str:

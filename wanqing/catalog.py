@@ -8,9 +8,9 @@ from pathlib import Path
 import asyncpg
 
 from backbone.migrations import migrate_service
+from contracts.registry import SERVICES  # the start order of `wanqing up`; a service is one line there
 
-# Start order of `wanqing up`; a new service is one more name here (its package is services/<name>).
-SERVICES: tuple[str, ...] = ("profiles", "care", "ceremony", "notify")
+__all__ = ["SERVICES", "migrate_all", "migrations_of"]
 
 
 def migrations_of(service: str) -> tuple[str, Path | None]:

@@ -212,7 +212,7 @@ async def _rebuild_care(db_url: str, bus_url: str) -> dict[str, Any]:
     import nats  # noqa: PLC0415 - only the rebuild talks to the bus directly
 
     from backbone.db import create_pool  # noqa: PLC0415
-    from services.care.rebuild import rebuild  # noqa: PLC0415
+    from services.care.app import rebuild  # noqa: PLC0415
 
     pool = await create_pool(db_url, min_size=1, max_size=1)
     nc = await nats.connect(bus_url, connect_timeout=5, max_reconnect_attempts=3)
@@ -227,7 +227,7 @@ async def _rebuild_care(db_url: str, bus_url: str) -> dict[str, Any]:
 @app.command()
 def rebuild(service: Annotated[str, typer.Argument(help="The service whose read models to rebuild: care.")]) -> None:
     """Drop a service's read models and rebuild them from the event history (see docs/care.md)."""
-    from services.care.rebuild import RebuildError  # noqa: PLC0415
+    from services.care.app import RebuildError  # noqa: PLC0415
 
     if service not in REBUILDABLE:
         fail(f"cannot rebuild {service!r}; rebuildable: {', '.join(REBUILDABLE)}")
@@ -252,8 +252,8 @@ def bench_store(ctx: typer.Context) -> None:
     from bench import store  # noqa: PLC0415 - the benchmark and its imports load only when asked for
 
     sys.argv = ["wanqing bench store", *ctx.args]
-    result = store.main()
-    raise typer.Exit(result if isinstance(result, int) else 0)
+    store.main()
+    raise typer.Exit(0)
 
 
 @bench_app.command("import", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -280,9 +280,7 @@ def notify_preview(
     unit_name: Annotated[str | None, typer.Option(help="The unit's name (default: its code).")] = None,
 ) -> None:
     """Render the message RULE would send for an event, without sending it."""
-    from services.notify.preview import PreviewError, preview  # noqa: PLC0415 - loads Jinja2 only when asked
-    from services.notify.rules import UnknownRuleError  # noqa: PLC0415
-    from services.notify.templates import TemplateError  # noqa: PLC0415
+    from services.notify.app import PreviewError, TemplateError, UnknownRuleError, preview  # noqa: PLC0415
 
     try:
         rendered = preview(rule, event, recipient_name=recipient_name, unit_name=unit_name)
@@ -307,8 +305,8 @@ def import_retirees(
 ) -> None:
     """Check a roster (every problem with its row number), then import it; re-importing changes nothing."""
     from contracts.base import local_date  # noqa: PLC0415
-    from services.profiles.spreadsheet import UnreadableRosterError  # noqa: PLC0415
     from wanqing.importer import import_roster, preview_lines  # noqa: PLC0415
+    from wanqing.roster import UnreadableRosterError  # noqa: PLC0415
 
     settings = Settings()
     try:

@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import nats
+from nats.aio.client import Client
 from nats.errors import TimeoutError as NatsTimeoutError
 
 from contracts import subjects
-from services.profiles.spreadsheet import RetireeRecord, Roster, read_roster
 from wanqing.messages import NoAnswerError
+from wanqing.roster import RetireeRecord, Roster, read_roster
 
 BATCH_ROWS = 500
 IN_FLIGHT = 2  # batches at once: profiles works on one while the next travels (each is its own transaction)
@@ -102,7 +103,7 @@ async def send_batches(  # noqa: PLR0913
         await nc.close()
 
 
-async def _request_with_retry(nc: nats.NATS, subject: str, payload: bytes, wait_s: float) -> dict[str, Any]:
+async def _request_with_retry(nc: Client, subject: str, payload: bytes, wait_s: float) -> dict[str, Any]:
     """A lost reply is retried with the same command id: profiles answers it once and replays the reply."""
     for _attempt in range(3):
         try:

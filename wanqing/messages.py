@@ -12,7 +12,7 @@ from nats.aio.client import Client
 from nats.errors import NoRespondersError, NoServersError
 from nats.errors import TimeoutError as NatsTimeoutError
 
-from contracts import subjects
+from contracts import registry
 
 
 class BadInputError(ValueError):
@@ -41,8 +41,8 @@ def parse_object(text: str, what: str) -> dict[str, Any]:
 
 
 def check_service(service: str) -> str:
-    if service not in subjects.SERVICES:
-        msg = f"unknown service {service!r}; known services: {', '.join(subjects.SERVICES)}"
+    if service not in registry.SERVICES:
+        msg = f"unknown service {service!r}; known services: {', '.join(registry.SERVICES)}"
         raise BadInputError(msg)
     return service
 

@@ -36,6 +36,7 @@ def load_definitions(path: Path = DEFINITION) -> list[StreamConfig]:
 async def ensure_streams(js: JetStreamContext, path: Path = DEFINITION) -> list[str]:
     names = []
     for config in load_definitions(path):
+        assert config.name is not None  # load_definitions names every stream
         try:
             await js.stream_info(config.name)
         except NotFoundError:

@@ -3,25 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import uuid
+import typing
 from pathlib import Path
 
 from backbone import service
 from backbone.consumer import ConsumerSpec
 from backbone.service import Runtime, ServiceSpec
-from backbone.store import Metadata
-from contracts import subjects
-from contracts.base import SYSTEM_ACTOR, local_date
+from backbone.timers import Timer
 from contracts.care import (
     AdoptPolicy,
-    ApplyForAssistance,
-    ApproveAssistance,
-    AssessAssistance,
-    AssignTask,
-    CancelTask,
+    AssistanceCommand,
+    CareTaskCommand,
     CloseCampaign,
-    CompleteTask,
     GetAssistanceCase,
     GetCampaignProgress,
     GetPolicy,
@@ -30,66 +23,60 @@ from contracts.care import (
     GetUnitScores,
     LaunchCampaign,
     ListTasks,
-    PayAssistance,
-    RejectAssistance,
 )
-from services.care import retiree_facts, scores
-from services.care.handlers import SWEEP_TIMER, CareHandlers, schedule_sweep
-from services.care.policy import DEFAULT_POLICY_FILE, parse_policy
+from services.care import assistance_cases, campaign_progress, retiree_facts, scores, todays_tasks
+from services.care.assistance_handlers import DEADLINE_TIMER, AssistanceDesk, Deadline
+from services.care.calendar_sweep import SWEEP_TIMER_KIND, CalendarSweep, Sweep, ensure_sweep
+from services.care.campaign_handlers import FILL_TIMER, CampaignDesk, Fill
+from services.care.policy import DEFAULT_POLICY_FILE
 from services.care.policy_book import PolicyBook
 from services.care.profiles_feed import ProfilesFeed
-from services.care.queries import CareQueries
+from services.care.rebuild import RebuildError, RebuildReport, read_models, rebuild
+from services.care.tasks import STAGE_TIMER, Stage, Tasks
+
+__all__ = ["MIGRATIONS", "NAME", "RebuildError", "RebuildReport", "build", "main", "rebuild"]
 
 NAME = "care"
 MIGRATIONS = Path(__file__).parent / "migrations"
+PROFILES_CONSUMER = "care-profiles"
 
 
 async def startup(rt: Runtime, policies: PolicyBook, policy_file: Path) -> None:
     """Adopt the policy file's version if it is new, and make sure the daily calendar sweep is armed."""
-    raw = json.loads(policy_file.read_text(encoding="utf-8"))  # noqa: ASYNC240 - once, at start
     now = await rt.clock.now()
-    meta = Metadata(actor=SYSTEM_ACTOR, correlation_id=uuid.uuid4())
-    async with rt.pool.acquire() as conn, conn.transaction():
-        await policies.adopt(conn, rt.store, parse_policy(raw), raw, now, meta, at_start=True)
-        armed = await conn.fetchval("SELECT 1 FROM care.timers WHERE timer_id = $1 AND fired_at IS NULL",
-                                    SWEEP_TIMER)
-        if not armed:
-            await schedule_sweep(conn, local_date(now))
+    async with rt.pool.acquire() as conn:
+        await policies.adopt_file(conn, rt.recorder, policy_file, now)
+        await ensure_sweep(conn, now)
 
 
 def build(rt: Runtime, policy_file: Path = DEFAULT_POLICY_FILE) -> ServiceSpec:
     assert rt.keyring is not None, "care seals visit notes with the retiree's key"
     policies = PolicyBook()
-    handlers = CareHandlers(rt.store, policies, rt.keyring, rt.clock)
-    queries = CareQueries(rt.store, policies)
-    commands = {
-        AdoptPolicy: handlers.adopt_policy, AssignTask: handlers.assign_task, CompleteTask: handlers.complete_task,
-        CancelTask: handlers.cancel_task, LaunchCampaign: handlers.launch_campaign,
-        CloseCampaign: handlers.close_campaign, ApplyForAssistance: handlers.apply_for_assistance,
-        AssessAssistance: handlers.assess_assistance, ApproveAssistance: handlers.approve_assistance,
-        RejectAssistance: handlers.reject_assistance, PayAssistance: handlers.pay_assistance,
-    }
-    for model, handler in commands.items():
-        rt.router.command(model, handler)
-    query_handlers = {
-        GetRetireeFacts: retiree_facts.get_retiree_facts, ListTasks: queries.list_tasks, GetTask: queries.get_task,
-        GetCampaignProgress: queries.campaign_progress, GetAssistanceCase: queries.assistance_case,
-        GetPolicy: queries.policy, GetUnitScores: scores.unit_scores,
-    }
-    for model, handler in query_handlers.items():
-        rt.router.query(model, handler)
-    feed = ProfilesFeed(rt.store, policies, rt.clock, rt.keyring)
-    profiles_feed = ConsumerSpec(
-        name="care-profiles",
-        filter_subjects=(subjects.events_of_service("profiles"),),
-        handler=feed.handle,
-        max_deliver=rt.settings.consumer_max_deliver,
-        batch=rt.settings.consumer_batch,
-    )
+    tasks = Tasks(rt.recorder, policies)
+    cases = AssistanceDesk(rt.recorder, policies)
+    campaigns = CampaignDesk(rt.recorder, tasks, policies)
+    sweep = CalendarSweep(rt.recorder, tasks, policies)
+    rt.recorder.project(read_models(policies) + tasks.timers + cases.timers)
+    rt.router.command(AdoptPolicy, policies.adopt_policy)
+    for model in typing.get_args(CareTaskCommand):
+        rt.router.command(model, tasks.task_command)
+    for model in typing.get_args(AssistanceCommand):
+        rt.router.command(model, cases.case_command)
+    rt.router.command(LaunchCampaign, campaigns.launch)
+    rt.router.command(CloseCampaign, campaigns.close)
+    rt.router.query(GetRetireeFacts, retiree_facts.get_retiree_facts)
+    rt.router.query(ListTasks, todays_tasks.list_tasks)
+    rt.router.query(GetTask, todays_tasks.TaskDetails(rt.store).get_task)
+    rt.router.query(GetCampaignProgress, campaign_progress.campaign_progress)
+    rt.router.query(GetAssistanceCase, assistance_cases.assistance_case)
+    rt.router.query(GetPolicy, policies.get_policy)
+    rt.router.query(GetUnitScores, scores.unit_scores)
+    feed = ProfilesFeed(rt.recorder, tasks, policies, rt.clock, rt.keyring, cases)
     return ServiceSpec(
-        consumers=[profiles_feed],
-        timers={"task_stage": handlers.on_task_stage, "daily_sweep": handlers.on_daily_sweep,
-                "assistance_deadline": handlers.on_assistance_deadline, "campaign_fill": handlers.on_campaign_fill},
+        consumers=[ConsumerSpec(name=PROFILES_CONSUMER, routes=feed.routes,
+                                max_deliver=rt.settings.consumer_max_deliver, batch=rt.settings.consumer_batch)],
+        timers={STAGE_TIMER: Timer(Stage, tasks.on_stage), SWEEP_TIMER_KIND: Timer(Sweep, sweep.on_sweep),
+                DEADLINE_TIMER: Timer(Deadline, cases.on_deadline), FILL_TIMER: Timer(Fill, campaigns.on_fill)},
         startup=lambda: startup(rt, policies, policy_file),
     )
 

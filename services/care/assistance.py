@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import assert_never
 from uuid import UUID
 
 from contracts.base import Actor, Event, Role
@@ -16,6 +17,7 @@ from contracts.care import (
     AssistanceApproved,
     AssistanceAssessed,
     AssistanceCaseOpened,
+    AssistanceCommand,
     AssistanceDecisionOverdue,
     AssistancePaid,
     AssistanceRejected,
@@ -59,8 +61,38 @@ def evolve(state: Case, event: Event) -> Case:  # noqa: PLR0911 - one case per e
             return s
 
 
+# The reason on a case opened from profiles' HardshipReported: the description itself is sealed with profiles'
+# key, so care keeps a pointer to the report, not its text.
+HARDSHIP_REASON = "见档案困难情况报告（HardshipReported）"
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the case's commands need from outside: the time, the policy, whether the person is a living retiree."""
+
+    now: datetime
+    policy: Policy
+    living: bool = True
+
+
+def decide(cmd: AssistanceCommand, state: Case, facts: Facts) -> list[Event]:
+    match cmd:
+        case ApplyForAssistance():
+            return decide_apply(cmd, state, facts.living, facts.now, facts.policy)
+        case AssessAssistance():
+            return decide_assess(cmd, state)
+        case ApproveAssistance():
+            return decide_approve(cmd, state, facts.now, facts.policy)
+        case RejectAssistance():
+            return decide_reject(cmd, state, facts.now)
+        case PayAssistance():
+            return decide_pay(cmd, state)
+        case _:
+            assert_never(cmd)
+
+
 def _unit_or_district(actor: Actor, unit: str | None) -> None:
-    if actor.role in (Role.DISTRICT_OFFICE, Role.SYSTEM) or actor.unit == unit:
+    if actor.may_act_for(unit):
         return
     raise forbidden(f"{actor.user} of {actor.unit} may not act on assistance cases of {unit}")
 

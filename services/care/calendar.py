@@ -66,8 +66,8 @@ def contact_span(period: str) -> tuple[date, date]:
     if "Q" in period:
         first, months = date(year, 3 * int(period[5:]) - 2, 1), 3
     elif "M" in period:
-        start, months = period[5:].split("+")
-        first, months = date(year, int(start), 1), int(months)
+        start, span = period[5:].split("+")
+        first, months = date(year, int(start), 1), int(span)
     else:
         first, months = date(year, int(period[5:]), 1), 1
     return first, contact_period(first, months)[1]

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from typing import assert_never
 from uuid import UUID
 
-from contracts.base import Actor, Event, Role, local_date
+from contracts.base import Actor, Event, local_date
 from contracts.care import (
     CampaignClosed,
+    CampaignCommand,
     CampaignLaunched,
     CampaignScope,
     CloseCampaign,
@@ -53,6 +55,26 @@ class Candidate:
     living_alone: bool
     survivors: int
     erased: bool
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What a campaign's commands are decided with, gathered by the handler."""
+
+    now: datetime
+    units: frozenset[str] = frozenset()  # the units a launch reaches (scope_units)
+    tasks: int = 0  # the visits a launch owes (len of eligible)
+    coverage: Mapping[str, dict[str, int]] = field(default_factory=dict)  # a close's counts per unit
+
+
+def decide(cmd: CampaignCommand, state: Campaign, facts: Facts) -> list[Event]:
+    match cmd:
+        case LaunchCampaign():
+            return [decide_launch(cmd, state, set(facts.units), facts.tasks, facts.now)]
+        case CloseCampaign():
+            return [decide_close(cmd, state, dict(facts.coverage))]
+        case _:
+            assert_never(cmd)
 
 
 def in_band(age: int, bands: list[tuple[int, int | None]]) -> bool:
@@ -100,7 +122,7 @@ def scope_units(cmd: LaunchCampaign, all_units: set[str]) -> set[str]:
     asked = set(cmd.scope.units)
     if unknown := asked - all_units:
         raise refused(f"unknown units in scope: {', '.join(sorted(unknown))}", field="scope.units")
-    if cmd.actor.role in (Role.DISTRICT_OFFICE, Role.SYSTEM):
+    if cmd.actor.oversees_all:
         return asked or all_units
     if asked and asked != {cmd.actor.unit}:
         raise forbidden(f"{cmd.actor.user} may launch a campaign only for {cmd.actor.unit}")
@@ -147,7 +169,7 @@ def decide_close(cmd: CloseCampaign, state: Campaign, coverage: dict[str, dict[s
 
 
 def _may_close(actor: Actor, state: Campaign) -> None:
-    if actor.role in (Role.DISTRICT_OFFICE, Role.SYSTEM):
+    if actor.oversees_all:
         return
     if state.units != (actor.unit,):
         raise forbidden("only the district office closes a campaign that reaches other units")

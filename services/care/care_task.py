@@ -9,14 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import assert_never
 from uuid import UUID
 
-from contracts.base import Actor, Event, Role
+from contracts.base import Actor, Event
 from contracts.care import (
     AssignTask,
     CancelTask,
     CareTaskAssigned,
     CareTaskCancelled,
+    CareTaskCommand,
     CareTaskDueSoon,
     CareTaskEscalated,
     CareTaskOpened,
@@ -31,6 +33,7 @@ from contracts.care import (
     VisitCompleted,
 )
 from contracts.errors import conflict, forbidden, not_found, refused
+from services.care.obligations import TaskSpec
 from services.care.policy import Policy
 
 
@@ -51,6 +54,9 @@ class Task:
     unit: str | None = None
     assignee: str | None = None
     due_at: datetime | None = None
+    for_survivor: bool = False
+    campaign_id: UUID | None = None
+    policy_version: str = ""  # the policy the task opened under: its due times and ladder
     reminded: bool = False
     overdue: bool = False
     escalations: int = 0
@@ -66,7 +72,8 @@ def evolve(state: Task, event: Event) -> Task:  # noqa: PLR0911 - one case per e
         case CareTaskOpened():
             return replace(s, status=Status.OPEN, task_id=event.task_id, kind=event.kind,
                            retiree_id=event.retiree_id, unit=event.unit, due_at=event.due_at,
-                           assignee=event.assignee)
+                           assignee=event.assignee, for_survivor=event.for_survivor, campaign_id=event.campaign_id,
+                           policy_version=event.policy_version)
         case CareTaskAssigned():
             return replace(s, assignee=event.assignee)
         case CareTaskTransferred():
@@ -87,12 +94,38 @@ def evolve(state: Task, event: Event) -> Task:  # noqa: PLR0911 - one case per e
 
 TALKS = (TaskKind.TALK_ORG_WITH_HEAD, TaskKind.TALK_HEAD_WITH_RETIREE)
 CONTACTS = (TaskKind.REGULAR_CONTACT, TaskKind.POLITICAL_BIRTHDAY, TaskKind.TALENT_REVIEW)
+# What a death leaves owed: the bereavement visit to the family (and, by `for_survivor`, the survivors' care).
+KEEP_ON_DEATH = (TaskKind.BEREAVEMENT_VISIT,)
+DIED = "退休人员已去世"
+
+
+def decide_open(state: Task, spec: TaskSpec, assignee: str | None, policy: Policy) -> list[Event]:
+    """An obligation becomes a task, assigned to the unit's care contact; a task opened before stays as it is
+    (the id comes from the obligation, so a repeated cause never opens a second one).
+    """
+    if state.status is not Status.NONE:
+        return []
+    return [CareTaskOpened(task_id=spec.task_id, kind=spec.kind, retiree_id=spec.retiree_id, unit=spec.unit,
+                           cause_event_id=spec.cause_event_id, cause=spec.cause, due_at=spec.due_at,
+                           period=spec.period, campaign_id=spec.campaign_id, policy_version=policy.version,
+                           for_survivor=spec.for_survivor, assignee=assignee)]
+
+
+def decide(cmd: CareTaskCommand, state: Task, now: datetime) -> list[Event]:
+    match cmd:
+        case AssignTask():
+            return decide_assign(cmd, state)
+        case CompleteTask():
+            return decide_complete(cmd, state, now)
+        case CancelTask():
+            return decide_cancel(cmd, state)
+        case _:
+            assert_never(cmd)
 
 
 def _may_act(actor: Actor, unit: str | None) -> None:
-    if actor.role in (Role.DISTRICT_OFFICE, Role.SYSTEM) or actor.unit == unit:
-        return
-    raise forbidden(f"{actor.user} of {actor.unit} may not act on tasks of {unit}")
+    if not actor.may_act_for(unit):
+        raise forbidden(f"{actor.user} of {actor.unit} may not act on tasks of {unit}")
 
 
 def _require_open(state: Task) -> None:
@@ -147,6 +180,13 @@ def decide_transfer(state: Task, to_unit: str, to_unit_name: str | None, assigne
                                 unit=to_unit, assignee=assignee, kind=state.kind, due_at=state.due_at)]
 
 
+def decide_on_death(state: Task) -> list[Event]:
+    """Every open task of the person stops, except the bereavement visit and what is owed to survivors."""
+    if state.for_survivor or state.kind in KEEP_ON_DEATH:
+        return []
+    return cancel_if_open(state, DIED)
+
+
 def cancel_if_open(state: Task, reason: str) -> list[Event]:
     """A cancellation the service itself decides (death, a superseded contact): nothing if already closed."""
     return [cancelled(state, reason)] if state.is_open else []
@@ -188,16 +228,18 @@ def decide_stage(state: Task, stage: str, now: datetime, policy: Policy | None =
     if not state.is_open:
         return []
     assert state.task_id and state.retiree_id and state.unit and state.kind and state.due_at
-    common = {"task_id": state.task_id, "retiree_id": state.retiree_id, "unit": state.unit, "kind": state.kind,
-              "due_at": state.due_at}
+    tid, rid, unit, kind, due = state.task_id, state.retiree_id, state.unit, state.kind, state.due_at
     if stage == "due_soon":
-        return [] if state.reminded else [CareTaskDueSoon(assignee=state.assignee, **common)]
+        return [] if state.reminded else [
+            CareTaskDueSoon(task_id=tid, retiree_id=rid, unit=unit, kind=kind, due_at=due, assignee=state.assignee)]
     if stage == "overdue":
-        return [] if state.overdue else [CareTaskOverdue(assignee=state.assignee, **common)]
+        return [] if state.overdue else [
+            CareTaskOverdue(task_id=tid, retiree_id=rid, unit=unit, kind=kind, due_at=due, assignee=state.assignee)]
     level = EscalationLevel(stage.split(":", 1)[1])
     order = [s.level for s in policy.escalation] if policy else [EscalationLevel.UNIT_HEAD,
                                                                  EscalationLevel.DISTRICT_OFFICE]
     rung = order.index(level) if level in order else -1
     if not state.overdue or rung != state.escalations:
         return []  # a repeated or stale rung: each level is escalated to once, in the ladder's order
-    return [CareTaskEscalated(level=level, escalated_at=now, **common)]
+    return [CareTaskEscalated(task_id=tid, retiree_id=rid, unit=unit, kind=kind, due_at=due, level=level,
+                              escalated_at=now)]

@@ -12,8 +12,17 @@ from datetime import date, datetime, time
 from functools import cached_property
 from uuid import UUID
 
-from contracts.base import LOCAL_TZ, Envelope
+from backbone.events import EventMeta
+from contracts.base import LOCAL_TZ, Event
 from contracts.care import TaskKind
+from contracts.profiles import (
+    FamilyEmergencyReported,
+    MemberDeceased,
+    MemberDischarged,
+    MemberHospitalized,
+    PersonEvent,
+    RetirementPlanned,
+)
 from services.care.policy import Policy
 
 TASK_NAMESPACE = uuid.UUID("6f0e4a8e-8d0a-4a53-9c1e-2f4b7d0c9a11")
@@ -50,38 +59,34 @@ def end_of_day(day: date) -> datetime:
     return datetime.combine(day, time(23, 59, 59), LOCAL_TZ)
 
 
-def _spec(kind: TaskKind, env: Envelope, unit: str, due_at: datetime) -> TaskSpec:
-    return TaskSpec(kind=kind, retiree_id=UUID(env.data["retiree_id"]), unit=unit, due_at=due_at, cause=env.type,
-                    cause_event_id=env.event_id)
+def _spec(kind: TaskKind, event: PersonEvent, meta: EventMeta, unit: str, due_at: datetime) -> TaskSpec:
+    return TaskSpec(kind=kind, retiree_id=event.retiree_id, unit=unit, due_at=due_at, cause=event.type,
+                    cause_event_id=meta.event_id)
 
 
-def for_event(env: Envelope, policy: Policy) -> list[TaskSpec]:
+def for_event(event: Event, meta: EventMeta, policy: Policy) -> list[TaskSpec]:
     """The tasks a profiles event opens by itself (calendar obligations come from the daily sweep).
 
     Due times run from when the fact was recorded (the office cannot visit before it knows).
     """
-    d = env.data
-    match env.type:
-        case "RetirementPlanned":
+    at = meta.occurred_at
+    match event:
+        case RetirementPlanned():
             # Two talks are owed before the retirement document is issued: due by the planned date.
-            due = end_of_day(date.fromisoformat(d["planned_date"]))
-            return [_spec(TaskKind.TALK_ORG_WITH_HEAD, env, d["unit"], due),
-                    _spec(TaskKind.TALK_HEAD_WITH_RETIREE, env, d["unit"], due)]
-        case "MemberHospitalized":
-            return [_spec(TaskKind.HOSPITAL_VISIT, env, d["unit"],
-                          policy.due_after(TaskKind.HOSPITAL_VISIT, env.occurred_at))]
-        case "MemberDischarged":
-            return [_spec(TaskKind.DISCHARGE_FOLLOW_UP, env, d["unit"],
-                          policy.due_after(TaskKind.DISCHARGE_FOLLOW_UP, env.occurred_at))]
-        case "FamilyEmergencyReported":
-            return [_spec(TaskKind.FAMILY_EMERGENCY_VISIT, env, d["unit"],
-                          policy.due_after(TaskKind.FAMILY_EMERGENCY_VISIT, env.occurred_at))]
-        case "MemberDeceased":
-            return [_spec(TaskKind.BEREAVEMENT_VISIT, env, d["unit"],
-                          policy.due_after(TaskKind.BEREAVEMENT_VISIT, env.occurred_at))]
+            due = end_of_day(event.planned_date)
+            return [_spec(TaskKind.TALK_ORG_WITH_HEAD, event, meta, event.unit, due),
+                    _spec(TaskKind.TALK_HEAD_WITH_RETIREE, event, meta, event.unit, due)]
+        case MemberHospitalized():
+            return [_spec(TaskKind.HOSPITAL_VISIT, event, meta, event.unit,
+                          policy.due_after(TaskKind.HOSPITAL_VISIT, at))]
+        case MemberDischarged():
+            return [_spec(TaskKind.DISCHARGE_FOLLOW_UP, event, meta, event.unit,
+                          policy.due_after(TaskKind.DISCHARGE_FOLLOW_UP, at))]
+        case FamilyEmergencyReported():
+            return [_spec(TaskKind.FAMILY_EMERGENCY_VISIT, event, meta, event.unit,
+                          policy.due_after(TaskKind.FAMILY_EMERGENCY_VISIT, at))]
+        case MemberDeceased():
+            return [_spec(TaskKind.BEREAVEMENT_VISIT, event, meta, event.unit,
+                          policy.due_after(TaskKind.BEREAVEMENT_VISIT, at))]
         case _:
             return []
-
-
-CANCELS_OPEN_TASKS = "MemberDeceased"
-KEEP_ON_DEATH = (TaskKind.BEREAVEMENT_VISIT,)

@@ -4,11 +4,11 @@ In one transaction: lock and truncate the read models (retiree_facts, unit_conta
 assistance_cases, policies — never events, inbox, timers, person_keys, commands, checkpoints), then replay
 
 * profiles' events from the JetStream stream (an ephemeral ordered consumer from the start) through the pure
-  projections `profiles_feed.directory` and `retiree_facts.project` — no tasks opened, no timers, no new events.
+  projections `unit_contacts` and `retiree_facts` — no tasks opened, no timers, no new events.
   Only the events care's live consumer has already applied (its inbox rows) are replayed: the others are still
   on their way to the live consumer, which will apply them after the rebuild commits;
-* care's own events from `care.events` in position order through `board.project`, the functions the live code
-  paths use too, with every time taken from the event.
+* care's own events from `care.events` in position order through `read_models` — the projections the live
+  service keeps with every event it records — with every time taken from the event.
 
 Live writers of the read models wait on the table locks, so they see either the old rows or the rebuilt ones.
 """
@@ -20,20 +20,21 @@ from dataclasses import asdict, dataclass
 from typing import Any
 from uuid import UUID
 
-import asyncpg
 import nats.errors
 from nats.js import JetStreamContext
 from nats.js.api import DeliverPolicy
 
-from backbone.aggregate import decode
+from backbone.db import Connection
 from backbone.envelope import parse
+from backbone.events import EventMeta, Routes, decode
 from contracts import subjects
 from contracts.care import CareTaskOpened
-from contracts.registry import EVENTS
-from services.care import board, profiles_feed, retiree_facts
+from services.care import assistance_cases, campaign_progress, retiree_facts, todays_tasks, unit_contacts
+from services.care.policy_book import PolicyBook
 
 READ_MODELS = ("retiree_facts", "unit_contacts", "staff", "tasks", "campaigns", "assistance_cases", "policies")
 PROFILES_CONSUMER = "care-profiles"  # the live consumer whose applied events are replayed (services/care/app.py)
+FROM_PROFILES = unit_contacts.PROJECTION + retiree_facts.PROJECTION
 STREAM = "WANQING"
 FETCH_TIMEOUT_S = 10.0
 TASK_FLUSH = 2000
@@ -41,6 +42,11 @@ TASK_FLUSH = 2000
 
 class RebuildError(RuntimeError):
     pass
+
+
+def read_models(policies: PolicyBook) -> Routes:
+    """Care's own read models, from care's own events: kept live with each event care records, and replayed here."""
+    return todays_tasks.PROJECTION + campaign_progress.PROJECTION + assistance_cases.PROJECTION + policies.projection
 
 
 @dataclass
@@ -55,7 +61,7 @@ class RebuildReport:
         return asdict(self)
 
 
-async def rebuild(conn: asyncpg.Connection, js: JetStreamContext) -> RebuildReport:
+async def rebuild(conn: Connection, js: JetStreamContext) -> RebuildReport:
     """Truncate and replay; all or nothing. `conn` needs backbone.db's JSON codecs."""
     started = time.monotonic()
     report = RebuildReport()
@@ -73,7 +79,7 @@ async def rebuild(conn: asyncpg.Connection, js: JetStreamContext) -> RebuildRepo
     return report
 
 
-async def _replay_profiles(conn: asyncpg.Connection, js: JetStreamContext, applied: set[UUID],
+async def _replay_profiles(conn: Connection, js: JetStreamContext, applied: set[UUID],
                            report: RebuildReport) -> None:
     subject = subjects.events_of_service("profiles")
     info = await js.stream_info(STREAM, subjects_filter=subject)
@@ -92,8 +98,9 @@ async def _replay_profiles(conn: asyncpg.Connection, js: JetStreamContext, appli
                 env = parse(msg.data)
                 if env.event_id in applied and env.event_id not in seen:
                     seen.add(env.event_id)
-                    await profiles_feed.directory(conn, env)
-                    await retiree_facts.project(conn, env)
+                    event = decode(env, "profiles")
+                    if event is not None:
+                        await FROM_PROFILES.apply(conn, event, EventMeta.of(env))
                     report.profiles_events += 1
                 elif env.event_id not in applied:
                     report.profiles_skipped_not_applied_yet += 1
@@ -108,27 +115,26 @@ async def _replay_profiles(conn: asyncpg.Connection, js: JetStreamContext, appli
         raise RebuildError(msg_)
 
 
-async def _replay_own(conn: asyncpg.Connection, report: RebuildReport) -> None:
-    models = EVENTS["care"]
-    opened: list[tuple[Any, ...]] = []
+async def _replay_own(conn: Connection, report: RebuildReport) -> None:
+    own = read_models(PolicyBook())
+    opened: list[tuple[CareTaskOpened, EventMeta]] = []
 
     async def flush() -> None:
         if opened:
-            await conn.copy_records_to_table("tasks", schema_name="care", columns=board.TASK_COLUMNS,
-                                             records=opened)
+            await todays_tasks.tasks_opened(conn, opened)
             opened.clear()
 
     async for row in conn.cursor("SELECT envelope FROM care.events ORDER BY position", prefetch=1000):
         env = parse(row["envelope"])
-        event = decode(models, env)
+        event = decode(env, "care")
         if event is None:
             continue
         report.care_events += 1
-        if isinstance(event, CareTaskOpened):
-            opened.append(board.task_row(event, env.occurred_at))
+        if isinstance(event, CareTaskOpened):  # in bulk: a campaign opens thousands in a row
+            opened.append((event, EventMeta.of(env)))
             if len(opened) >= TASK_FLUSH:
                 await flush()
             continue
         await flush()  # a later event may update a task opened just before it
-        await board.project(conn, env, event)
+        await own.apply(conn, event, EventMeta.of(env))
     await flush()

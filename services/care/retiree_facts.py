@@ -1,40 +1,60 @@
-"""Care's projection of profiles' events into retiree facts; a small function per event type."""
+"""What care knows of each retiree (the facts it decides with), projected from profiles' events, and the query
+that shows it. A small function per event type; a duplicate delivery never changes a row twice (the inbox).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
-from backbone.db import row_to_json
-from contracts.base import Envelope
+from backbone.db import Connection, row_to_json
+from backbone.events import EventMeta, Routes
 from contracts.care import GetRetireeFacts
 from contracts.errors import not_found
+from contracts.profiles import (
+    MemberDeceased,
+    MemberDischarged,
+    MemberHospitalized,
+    PartyMembershipRecorded,
+    PersonalDataErased,
+    ProfileUpdated,
+    RetireeRegistered,
+    RetireeTransferred,
+    RetirementApproved,
+    RetirementPlanned,
+    SurvivorRecorded,
+    TalentPoolJoined,
+    TalentPoolLeft,
+    TalentPoolReviewed,
+)
 
-Data = dict[str, Any]
 
-
-def _d(value: str | None) -> date | None:
-    return date.fromisoformat(value) if value else None
-
-
-async def retiree_registered(conn: asyncpg.Connection, env: Envelope, d: Data) -> None:
+async def _set(conn: Connection, retiree_id: UUID, meta: EventMeta, **columns: Any) -> None:
+    assignments = "".join(f"{c} = ${i}, " for i, c in enumerate(columns, start=3))
     await conn.execute(
-        "INSERT INTO care.retiree_facts (retiree_id, unit, status, birth_date, retirement_date, category, "
-        "source_version) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (retiree_id) DO NOTHING",
-        UUID(d["retiree_id"]), d["unit"], d["status"], _d(d["birth_date"]), _d(d["retirement_date"]),
-        d["category"], env.version,
+        f"UPDATE care.retiree_facts SET {assignments}source_version = $2, applied_events = applied_events + 1 "
+        "WHERE retiree_id = $1",
+        retiree_id, meta.version, *columns.values(),
     )
 
 
-async def retirement_planned(conn: asyncpg.Connection, env: Envelope, d: Data) -> None:
-    await _set(conn, env, d, planned_date=_d(d["planned_date"]))
+async def retiree_registered(conn: Connection, event: RetireeRegistered, meta: EventMeta) -> None:
+    await conn.execute(
+        "INSERT INTO care.retiree_facts (retiree_id, unit, status, birth_date, retirement_date, category, "
+        "source_version) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (retiree_id) DO NOTHING",
+        event.retiree_id, event.unit, event.status.value, event.birth_date, event.retirement_date,
+        event.category.value if event.category else None, meta.version,
+    )
 
 
-async def retirement_approved(conn: asyncpg.Connection, env: Envelope, d: Data) -> None:
+async def retirement_planned(conn: Connection, event: RetirementPlanned, meta: EventMeta) -> None:
+    await _set(conn, event.retiree_id, meta, planned_date=event.planned_date)
+
+
+async def retirement_approved(conn: Connection, event: RetirementApproved, meta: EventMeta) -> None:
     # An approval of a person care never saw registered (history before care existed) still creates the row.
     await conn.execute(
         "INSERT INTO care.retiree_facts (retiree_id, unit, status, approved_on, retirement_date, category, "
@@ -42,101 +62,86 @@ async def retirement_approved(conn: asyncpg.Connection, env: Envelope, d: Data) 
         "unit = excluded.unit, status = 'retired', approved_on = excluded.approved_on, "
         "retirement_date = excluded.retirement_date, category = excluded.category, "
         "source_version = excluded.source_version, applied_events = care.retiree_facts.applied_events + 1",
-        UUID(d["retiree_id"]), d["unit"], _d(d["approved_on"]), _d(d["retirement_date"]), d["category"],
-        env.version,
+        event.retiree_id, event.unit, event.approved_on, event.retirement_date, event.category.value, meta.version,
     )
 
 
-async def profile_updated(conn: asyncpg.Connection, env: Envelope, d: Data) -> None:
-    changes = {k: d[k] for k in ("risk_tier", "living_alone") if k in d["changed"]}
-    await _set(conn, env, d, **changes)
+async def profile_updated(conn: Connection, event: ProfileUpdated, meta: EventMeta) -> None:
+    changes: dict[str, Any] = {}
+    if "risk_tier" in event.changed:
+        changes["risk_tier"] = event.risk_tier.value if event.risk_tier else None
+    if "living_alone" in event.changed:
+        changes["living_alone"] = event.living_alone
+    await _set(conn, event.retiree_id, meta, **changes)
 
 
-async def member_hospitalized(conn: asyncpg.Connection, env: Envelope, d: Data) -> None:
-    await _set(conn, env, d, hospitalized_since=_d(d["admitted_on"]))
+async def member_hospitalized(conn: Connection, event: MemberHospitalized, meta: EventMeta) -> None:
+    await _set(conn, event.retiree_id, meta, hospitalized_since=event.admitted_on)
 
 
-async def member_discharged(conn: asyncpg.Connection, env: Envelope, d: Data) -> None:
-    await _set(conn, env, d, hospitalized_since=None)
+async def member_discharged(conn: Connection, event: MemberDischarged, meta: EventMeta) -> None:
+    await _set(conn, event.retiree_id, meta, hospitalized_since=None)
 
 
-async def party_membership_recorded(conn: asyncpg.Connection, env: Envelope, d: Data) -> None:
-    await _set(conn, env, d, party_joined_on=_d(d["joined_on"]))
+async def party_membership_recorded(conn: Connection, event: PartyMembershipRecorded, meta: EventMeta) -> None:
+    await _set(conn, event.retiree_id, meta, party_joined_on=event.joined_on)
 
 
-async def talent_pool_joined(conn: asyncpg.Connection, env: Envelope, d: Data) -> None:
-    joined = _d(d["joined_on"])
-    await _set(conn, env, d, talent_since=joined, talent_reviewed_on=joined)
+async def talent_pool_joined(conn: Connection, event: TalentPoolJoined, meta: EventMeta) -> None:
+    await _set(conn, event.retiree_id, meta, talent_since=event.joined_on, talent_reviewed_on=event.joined_on)
 
 
-async def talent_pool_reviewed(conn: asyncpg.Connection, env: Envelope, d: Data) -> None:
-    await _set(conn, env, d, talent_reviewed_on=_d(d["reviewed_on"]))
+async def talent_pool_reviewed(conn: Connection, event: TalentPoolReviewed, meta: EventMeta) -> None:
+    await _set(conn, event.retiree_id, meta, talent_reviewed_on=event.reviewed_on)
 
 
-async def talent_pool_left(conn: asyncpg.Connection, env: Envelope, d: Data) -> None:
-    await _set(conn, env, d, talent_since=None, talent_reviewed_on=None)
+async def talent_pool_left(conn: Connection, event: TalentPoolLeft, meta: EventMeta) -> None:
+    await _set(conn, event.retiree_id, meta, talent_since=None, talent_reviewed_on=None)
 
 
-async def survivor_recorded(conn: asyncpg.Connection, env: Envelope, d: Data) -> None:
+async def survivor_recorded(conn: Connection, event: SurvivorRecorded, meta: EventMeta) -> None:
     await conn.execute(
         "UPDATE care.retiree_facts SET survivors = survivors + 1, source_version = $2, "
         "applied_events = applied_events + 1 WHERE retiree_id = $1",
-        UUID(d["retiree_id"]), env.version,
+        event.retiree_id, meta.version,
     )
 
 
-async def retiree_transferred(conn: asyncpg.Connection, env: Envelope, d: Data) -> None:
-    await _set(conn, env, d, unit=d["to_unit"])
+async def retiree_transferred(conn: Connection, event: RetireeTransferred, meta: EventMeta) -> None:
+    await _set(conn, event.retiree_id, meta, unit=event.to_unit)
 
 
-async def member_deceased(conn: asyncpg.Connection, env: Envelope, d: Data) -> None:
-    await _set(conn, env, d, status="deceased", died_on=_d(d["died_on"]), hospitalized_since=None)
+async def member_deceased(conn: Connection, event: MemberDeceased, meta: EventMeta) -> None:
+    await _set(conn, event.retiree_id, meta, status="deceased", died_on=event.died_on, hospitalized_since=None)
 
 
-async def personal_data_erased(conn: asyncpg.Connection, env: Envelope, d: Data) -> None:
-    await _set(conn, env, d, erased=True)
+async def personal_data_erased(conn: Connection, event: PersonalDataErased, meta: EventMeta) -> None:
+    await _set(conn, event.retiree_id, meta, erased=True)
 
 
-async def _set(conn: asyncpg.Connection, env: Envelope, d: Data, **columns: Any) -> None:
-    assignments = "".join(f"{c} = ${i}, " for i, c in enumerate(columns, start=3))
-    await conn.execute(
-        f"UPDATE care.retiree_facts SET {assignments}source_version = $2, applied_events = applied_events + 1 "
-        "WHERE retiree_id = $1",
-        UUID(d["retiree_id"]), env.version, *columns.values(),
-    )
+PROJECTION = Routes.of({
+    RetireeRegistered: retiree_registered,
+    RetirementPlanned: retirement_planned,
+    RetirementApproved: retirement_approved,
+    ProfileUpdated: profile_updated,
+    MemberHospitalized: member_hospitalized,
+    MemberDischarged: member_discharged,
+    PartyMembershipRecorded: party_membership_recorded,
+    TalentPoolJoined: talent_pool_joined,
+    TalentPoolReviewed: talent_pool_reviewed,
+    TalentPoolLeft: talent_pool_left,
+    SurvivorRecorded: survivor_recorded,
+    RetireeTransferred: retiree_transferred,
+    MemberDeceased: member_deceased,
+    PersonalDataErased: personal_data_erased,
+})
 
 
-Projector = Callable[[asyncpg.Connection, Envelope, Data], Awaitable[None]]
-
-PROJECTORS: dict[str, Projector] = {
-    "RetireeRegistered": retiree_registered,
-    "RetirementPlanned": retirement_planned,
-    "RetirementApproved": retirement_approved,
-    "ProfileUpdated": profile_updated,
-    "MemberHospitalized": member_hospitalized,
-    "MemberDischarged": member_discharged,
-    "PartyMembershipRecorded": party_membership_recorded,
-    "TalentPoolJoined": talent_pool_joined,
-    "TalentPoolReviewed": talent_pool_reviewed,
-    "TalentPoolLeft": talent_pool_left,
-    "SurvivorRecorded": survivor_recorded,
-    "RetireeTransferred": retiree_transferred,
-    "MemberDeceased": member_deceased,
-    "PersonalDataErased": personal_data_erased,
-}
-
-
-async def project(conn: asyncpg.Connection, env: Envelope) -> None:
-    projector = PROJECTORS.get(env.type)
-    if projector is not None:
-        await projector(conn, env, env.data)
-
-
-async def load_facts(conn: asyncpg.Connection, retiree_id: UUID) -> asyncpg.Record | None:
+async def load_facts(conn: Connection, retiree_id: UUID) -> asyncpg.Record | None:
     return await conn.fetchrow("SELECT * FROM care.retiree_facts WHERE retiree_id = $1", retiree_id)
 
 
-async def get_retiree_facts(conn: asyncpg.Connection, query: GetRetireeFacts, _now: datetime) -> dict[str, Any]:
+async def get_retiree_facts(conn: Connection, query: GetRetireeFacts, _now: datetime) -> dict[str, Any]:
     row = await load_facts(conn, query.retiree_id)
     if row is None:
         raise not_found(f"care has no facts about retiree {query.retiree_id}")

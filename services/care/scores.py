@@ -8,7 +8,8 @@ from typing import Any
 
 import asyncpg
 
-from contracts.base import LOCAL_TZ, Role
+from backbone.db import Connection
+from contracts.base import LOCAL_TZ
 from contracts.care import GetUnitScores
 from contracts.errors import forbidden, refused
 
@@ -87,8 +88,8 @@ QUERIES: dict[str, str] = {
 }
 
 
-async def unit_scores(conn: asyncpg.Connection, q: GetUnitScores, now: datetime) -> dict[str, Any]:
-    if q.unit is not None and q.actor.role not in (Role.DISTRICT_OFFICE, Role.SYSTEM) and q.actor.unit != q.unit:
+async def unit_scores(conn: Connection, q: GetUnitScores, now: datetime) -> dict[str, Any]:
+    if q.unit is not None and not q.actor.may_act_for(q.unit):
         raise forbidden(f"{q.actor.user} may not read the scores of {q.unit}")
     start, end = period_bounds(q.period)
     start_at, end_at = (datetime.combine(d, time(0), LOCAL_TZ) for d in (start, end))
@@ -97,7 +98,7 @@ async def unit_scores(conn: asyncpg.Connection, q: GetUnitScores, now: datetime)
     units = {r["unit"]: r["name"] for r in await conn.fetch("SELECT unit, name FROM care.unit_contacts")}
     if q.unit is not None:
         units = {q.unit: units.get(q.unit)}
-    elif q.actor.role not in (Role.DISTRICT_OFFICE, Role.SYSTEM):
+    elif not q.actor.oversees_all:
         units = {q.actor.unit: units.get(q.actor.unit)}
     results: dict[str, dict[str, asyncpg.Record]] = {}
     for name, sql in QUERIES.items():

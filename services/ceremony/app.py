@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import typing
 from pathlib import Path
 
 from backbone import service
 from backbone.consumer import ConsumerSpec
 from backbone.service import Runtime, ServiceSpec
-from contracts import subjects
 from contracts.ceremony import (
-    COMMANDS,
-    BatchCommand,
-    CaseCommand,
+    BatchCeremonyCommand,
+    CeremonyCaseCommand,
     GetBatchRoster,
     GetCase,
     ListCases,
@@ -20,13 +19,12 @@ from contracts.ceremony import (
     SetCeremonyMode,
     UpcomingCeremonies,
 )
+from services.ceremony import case_overview
 from services.ceremony.archive_lookup import ArchiveLookup
-from services.ceremony.deadlines import CEREMONY_DUE, HANDOVER_DUE
-from services.ceremony.feed import Deadlines, ProfilesFeed
+from services.ceremony.deadlines import Deadlines
 from services.ceremony.handlers import Handlers
 from services.ceremony.policy import DEFAULT_POLICY
-from services.ceremony.queries import CeremonyQueries
-from services.ceremony.recording import SystemWriter
+from services.ceremony.profiles_feed import ProfilesFeed
 
 NAME = "ceremony"
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -34,32 +32,26 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def build(rt: Runtime) -> ServiceSpec:
     policy = DEFAULT_POLICY
-    archive = ArchiveLookup(rt.settings.nats_url)
-    handlers = Handlers(policy=policy, archive=archive,
+    deadlines = Deadlines(rt.recorder, policy)
+    rt.recorder.project(case_overview.PROJECTION + deadlines.routes)
+    handlers = Handlers(policy=policy, archive=ArchiveLookup(rt.settings.nats_url),
                         documents_dir=Path(rt.settings.data_dir).resolve() / "documents" / "ceremony")
     rt.router.command(SetCeremonyMode, handlers.set_mode)
-    for model in COMMANDS:
-        if issubclass(model, CaseCommand):
-            rt.router.command(model, handlers.case_command)
-        elif issubclass(model, BatchCommand):
-            rt.router.command(model, handlers.batch_command)
-    queries = CeremonyQueries(policy)
-    rt.router.query(GetCase, queries.get_case)
-    rt.router.query(ListCases, queries.list_cases)
-    rt.router.query(UpcomingCeremonies, queries.upcoming)
-    rt.router.query(GetBatchRoster, queries.roster)
-    rt.router.query(OnTimeRates, queries.on_time_rates)
-    writer = SystemWriter(store=rt.store, policy=policy)
-    deadlines = Deadlines(writer)
-    profiles_feed = ConsumerSpec(
-        name="ceremony-profiles",
-        filter_subjects=(subjects.events_of_service("profiles"),),
-        handler=ProfilesFeed(writer).handle,
-        max_deliver=rt.settings.consumer_max_deliver,
-        batch=rt.settings.consumer_batch,
-    )
-    return ServiceSpec(consumers=[profiles_feed],
-                       timers={CEREMONY_DUE: deadlines.ceremony_due, HANDOVER_DUE: deadlines.handover_due})
+    for model in typing.get_args(CeremonyCaseCommand):
+        rt.router.command(model, handlers.case_command)
+    for model in typing.get_args(BatchCeremonyCommand):
+        rt.router.command(model, handlers.batch_command)
+    overview = case_overview.CaseOverview(policy)
+    rt.router.query(GetCase, overview.get_case)
+    rt.router.query(ListCases, overview.list_cases)
+    rt.router.query(UpcomingCeremonies, overview.upcoming)
+    rt.router.query(GetBatchRoster, overview.roster)
+    rt.router.query(OnTimeRates, overview.on_time_rates)
+    feed = ProfilesFeed(rt.recorder, policy)
+    return ServiceSpec(
+        consumers=[ConsumerSpec(name="ceremony-profiles", routes=feed.routes,
+                                max_deliver=rt.settings.consumer_max_deliver, batch=rt.settings.consumer_batch)],
+        timers=dict(deadlines.timers))
 
 
 def main() -> None:

@@ -13,11 +13,15 @@ from uuid import UUID
 import nats
 import nats.errors
 from nats.aio.client import Client
+from pydantic import TypeAdapter, ValidationError
 
 from contracts import subjects
+from contracts.base import Answer, QueryReply, Refused
 from contracts.errors import DomainError, ErrorCode
+from contracts.profiles import RetireeCard
 
 CEREMONY_ACTOR = {"user": "ceremony", "role": "system", "unit": "DISTRICT"}
+REPLY: TypeAdapter[Answer | Refused] = TypeAdapter(QueryReply)
 
 
 @dataclass
@@ -41,11 +45,15 @@ class ArchiveLookup:
                                    timeout=self.timeout_s)
         except (OSError, nats.errors.Error) as exc:
             raise DomainError(ErrorCode.UNAVAILABLE, f"the archive (profiles) did not answer: {exc!r}") from exc
-        reply = json.loads(msg.data)
-        if not reply.get("ok"):
-            raise DomainError(ErrorCode.UNAVAILABLE, f"the archive refused the name lookup: {reply.get('message')}")
-        name = reply["data"].get("name")
-        if not isinstance(name, str) or not name or name.startswith("["):  # "[已删除]" after erasure
+        try:
+            reply = REPLY.validate_json(msg.data)
+            if isinstance(reply, Refused):
+                raise DomainError(ErrorCode.UNAVAILABLE, f"the archive refused the name lookup: {reply.message}")
+            card = RetireeCard.model_validate(reply.data)
+        except ValidationError as exc:
+            raise DomainError(ErrorCode.UNAVAILABLE, f"the archive's answer was not understood: {exc}") from exc
+        name = card.reachable_name
+        if name is None:
             raise DomainError(ErrorCode.CONFLICT, "the retiree's name is not available in the archive (erased?)")
         return name
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import assert_never
 from uuid import UUID
 
 from contracts.base import Event
 from contracts.ceremony import (
+    BatchCeremonyCommand,
     BatchCeremonyRescheduled,
     BatchCeremonyScheduled,
-    BatchCommand,
     BatchOpened,
     RescheduleBatchCeremony,
     RetireeAddedToBatch,
@@ -60,14 +61,14 @@ def add_retiree(state: Batch, unit: str, approved_on: date, retiree_id: UUID) ->
     return events
 
 
-def decide(command: BatchCommand, state: Batch, today: date) -> list[Event]:
+def decide(command: BatchCeremonyCommand, state: Batch, today: date) -> list[Event]:
     bid = batch_id(command.unit, command.year, command.half)
     authorize(command.actor, command.unit)
     if not state.opened:
         raise not_found(f"no batch {bid}: nobody of this unit was approved in that half year")
+    if command.held_on < today:
+        raise refused(f"the date {command.held_on} is in the past (today is {today})", field="held_on")
     match command:
-        case ScheduleBatchCeremony() | RescheduleBatchCeremony() if command.held_on < today:
-            raise refused(f"the date {command.held_on} is in the past (today is {today})", field="held_on")
         case ScheduleBatchCeremony():
             if state.scheduled_on is not None:
                 raise conflict(f"batch {bid} is already scheduled on {state.scheduled_on}: reschedule with a reason")
@@ -79,4 +80,5 @@ def decide(command: BatchCommand, state: Batch, today: date) -> list[Event]:
             return [BatchCeremonyRescheduled(batch_id=bid, unit=command.unit, held_on=command.held_on,
                                              venue=command.venue, previous_held_on=state.scheduled_on,
                                              reason=command.reason)]
-    raise refused(f"{type(command).__name__} is not a batch command")
+        case _:
+            assert_never(command)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date
+from typing import assert_never
 from uuid import UUID
 
 from contracts.base import Actor, Command, Event, Role
@@ -16,7 +17,9 @@ from contracts.ceremony import (
     REQUIRED_HANDOVER_STEPS,
     AnnounceDecision,
     CaseClosed,
+    CeremonyCaseCommand,
     CeremonyCaseOpened,
+    CeremonyCommand,
     CeremonyHeld,
     CeremonyMode,
     CeremonyOverdue,
@@ -54,10 +57,12 @@ from contracts.ceremony import (
 from contracts.errors import conflict, forbidden, not_found, refused
 from services.ceremony.policy import CeremonyPolicy
 
-CEREMONY_COMMANDS = (ScheduleCeremony, RescheduleCeremony, AnnounceDecision, GiveThankYouLetter, IssueCertificate,
-                     GivePlaque, GiveSouvenir, RecordFarewellRemarks, RecordExtraItem, HoldCeremony)
-
 NO_RETIREE = UUID(int=0)
+
+
+def certificate_number(unit: str, year: int, sequence: int) -> str:
+    """退休证编号: the unit, the year of issue and the unit's sequence of that year (U0002-2027-0001)."""
+    return f"{unit}-{year}-{sequence:04d}"
 
 
 @dataclass(frozen=True)
@@ -203,22 +208,20 @@ def close(state: Case, reason: str) -> list[Event]:
 
 def authorize(actor: Actor, unit: str) -> None:
     """Unit staff act only within their unit; the district office (and the platform itself) everywhere."""
-    if actor.role in (Role.DISTRICT_OFFICE, Role.SYSTEM):
-        return
-    if actor.unit != unit:
+    if not actor.may_act_for(unit):
         raise forbidden(f"{actor.user} ({actor.role.value} of {actor.unit}) may not act for unit {unit}",
                         actor_unit=actor.unit, unit=unit)
 
 
-def decide(command: Command, state: Case, facts: Facts) -> list[Event]:
+def decide(command: CeremonyCaseCommand, state: Case, facts: Facts) -> list[Event]:
     check(command, state, facts)
     return _events(command, state, facts)
 
 
-def check(command: Command, state: Case, facts: Facts) -> None:
+def check(command: CeremonyCaseCommand, state: Case, facts: Facts) -> None:
     """Every refusal, before any side effect (a certificate number is taken only after this passed)."""
     if not state.opened:
-        raise not_found(f"no honorary-retirement case for retiree {getattr(command, 'retiree_id', '?')}")
+        raise not_found(f"no honorary-retirement case for retiree {command.retiree_id}")
     authorize(command.actor, state.unit)
     if state.closed:
         raise conflict("the case is closed (the retiree died); nothing more is recorded")
@@ -229,10 +232,8 @@ def check(command: Command, state: Case, facts: Facts) -> None:
                                consent=state.consent.value)
         case CompleteHandoverStep():
             _check_step(command, state)
-        case _ if isinstance(command, CEREMONY_COMMANDS):
-            _check_ceremony(command, state, facts)
         case _:
-            raise refused(f"{type(command).__name__} is not a command of a ceremony case")
+            _check_ceremony(command, state, facts)
 
 
 def _check_step(cmd: CompleteHandoverStep, state: Case) -> None:
@@ -243,7 +244,7 @@ def _check_step(cmd: CompleteHandoverStep, state: Case) -> None:
                         step=cmd.step.value)
 
 
-def _check_ceremony(cmd: Command, state: Case, facts: Facts) -> None:  # noqa: C901, PLR0912 - one rule per line
+def _check_ceremony(cmd: CeremonyCommand, state: Case, facts: Facts) -> None:  # noqa: C901, PLR0912 - one rule per line
     if state.consent is Consent.DECLINED:
         raise conflict("the retiree declined the ceremony (本人不愿举办); their wish is respected")
     if state.consent is Consent.PENDING:
@@ -286,8 +287,8 @@ def _check_hold(cmd: HoldCeremony, state: Case, facts: Facts) -> None:
                       missing=[i.value for i in missing])
 
 
-def _events(command: Command, state: Case, facts: Facts) -> list[Event]:  # noqa: C901, PLR0911, PLR0912 - one case per command
-    rid, unit = command.retiree_id, state.unit  # type: ignore[attr-defined]
+def _events(command: CeremonyCaseCommand, state: Case, facts: Facts) -> list[Event]:  # noqa: C901, PLR0911, PLR0912 - one case per command
+    rid, unit = command.retiree_id, state.unit
     match command:
         case GiveConsent():
             return [ConsentGiven(retiree_id=rid, unit=unit)]
@@ -324,7 +325,7 @@ def _events(command: Command, state: Case, facts: Facts) -> list[Event]:  # noqa
             step = HandoverStepCompleted(retiree_id=rid, unit=unit, step=command.step, note=command.note)
             return _with_completion(state, [step], facts.today)
         case _:
-            raise refused(f"{type(command).__name__} is not a command of a ceremony case")
+            assert_never(command)
 
 
 def _document(facts: Facts) -> Document:

@@ -1,4 +1,4 @@
-"""Thin command handlers: load, decide, (generate a document,) append with the expected version, project."""
+"""Thin command handlers: load, decide, (generate a document,) record; the read models and timers follow."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from backbone.aggregate import load_state
-from backbone.commands import CommandContext
+from backbone.recording import CommandContext
 from contracts.base import Accepted
 from contracts.ceremony import (
     DEFAULT_MODE,
-    BatchCommand,
-    CaseCommand,
+    BatchCeremonyCommand,
+    CeremonyCaseCommand,
     GiveThankYouLetter,
     IssueCertificate,
     SetCeremonyMode,
@@ -20,16 +20,12 @@ from contracts.ceremony import (
     case_stream,
     unit_stream,
 )
-from contracts.registry import EVENTS
 from services.ceremony import batch, case, unit_mode
 from services.ceremony.archive_lookup import ArchiveLookup
 from services.ceremony.batch import Batch
-from services.ceremony.case import Case, Document, Facts
+from services.ceremony.case import Case, Document, Facts, certificate_number
 from services.ceremony.documents import Certificate, ThankYouLetter, render_certificate, render_thank_you_letter
 from services.ceremony.policy import CeremonyPolicy
-from services.ceremony.recording import after_command
-
-MODELS = EVENTS["ceremony"]
 
 
 @dataclass(frozen=True)
@@ -40,31 +36,26 @@ class Handlers:
 
     async def set_mode(self, ctx: CommandContext, cmd: SetCeremonyMode) -> Accepted:
         stream = unit_stream(cmd.unit)
-        state, version = await load_state(ctx.conn, ctx.store, stream, MODELS, unit_mode.evolve, DEFAULT_MODE)
-        reply = await ctx.record(stream, version, unit_mode.decide(cmd, state), unit=cmd.unit)
-        await after_command(ctx, self.policy)
-        return reply
+        state, version = await load_state(ctx.conn, ctx.store, stream, unit_mode.evolve, DEFAULT_MODE)
+        return await ctx.record(stream, version, unit_mode.decide(cmd, state), unit=cmd.unit)
 
-    async def batch_command(self, ctx: CommandContext, cmd: BatchCommand) -> Accepted:
+    async def batch_command(self, ctx: CommandContext, cmd: BatchCeremonyCommand) -> Accepted:
         stream = batch_stream(batch_id(cmd.unit, cmd.year, cmd.half))
-        state, version = await load_state(ctx.conn, ctx.store, stream, MODELS, batch.evolve, Batch())
+        state, version = await load_state(ctx.conn, ctx.store, stream, batch.evolve, Batch())
         events = batch.decide(cmd, state, self.policy.today(ctx.now))
-        reply = await ctx.record(stream, version, events, unit=cmd.unit)
-        await after_command(ctx, self.policy)
-        return reply
+        return await ctx.record(stream, version, events, unit=cmd.unit)
 
-    async def case_command(self, ctx: CommandContext, cmd: CaseCommand) -> Accepted:
+    async def case_command(self, ctx: CommandContext, cmd: CeremonyCaseCommand) -> Accepted:
         stream = case_stream(cmd.retiree_id)
-        state, version = await load_state(ctx.conn, ctx.store, stream, MODELS, case.evolve, Case())
+        state, version = await load_state(ctx.conn, ctx.store, stream, case.evolve, Case())
         facts = Facts(today=self.policy.today(ctx.now))
         if isinstance(cmd, IssueCertificate | GiveThankYouLetter):
             case.check(cmd, state, facts)  # refuse before a number is taken or a file written
             facts = Facts(today=facts.today, document=await self._document(ctx, cmd, state, facts))
-        reply = await ctx.record(stream, version, case.decide(cmd, state, facts), unit=state.unit)
-        await after_command(ctx, self.policy)
-        return reply
+        return await ctx.record(stream, version, case.decide(cmd, state, facts), unit=state.unit)
 
-    async def _document(self, ctx: CommandContext, cmd: CaseCommand, state: Case, facts: Facts) -> Document:
+    async def _document(self, ctx: CommandContext, cmd: IssueCertificate | GiveThankYouLetter, state: Case,
+                        facts: Facts) -> Document:
         name = await self.archive.retiree_name(cmd.retiree_id, "生成退休证" if isinstance(cmd, IssueCertificate)
                                                else "生成感谢信")
         row = await ctx.conn.fetchrow(
@@ -77,16 +68,17 @@ class Handlers:
             letter = ThankYouLetter(name=name, unit_name=unit_name, approved_on=state.approved_on,
                                     signed_by=cmd.signed_by, issued_on=facts.today)
             return Document(path=str(render_thank_you_letter(folder / "感谢信.pdf", letter)))
-        number = await self._next_certificate_number(ctx, state.unit, facts.today.year)
+        number = certificate_number(state.unit, facts.today.year,
+                                    await self._next_certificate_sequence(ctx, state.unit, facts.today.year))
         cert = Certificate(name=name, unit_name=unit_name, certificate_number=number,
-                           approved_on=state.approved_on, retirement_date=row and row["retirement_date"],
+                           approved_on=state.approved_on, retirement_date=row["retirement_date"] if row else None,
                            document_number=(row and row["document_number"]) or "", issued_on=facts.today)
         return Document(path=str(render_certificate(folder / f"退休证-{number}.pdf", cert)), number=number)
 
     @staticmethod
-    async def _next_certificate_number(ctx: CommandContext, unit: str, year: int) -> str:
+    async def _next_certificate_sequence(ctx: CommandContext, unit: str, year: int) -> int:
         """The row lock is held until this transaction ends: concurrent issues queue, a rollback returns it."""
-        seq = await ctx.conn.fetchval(
+        seq: int = await ctx.conn.fetchval(
             "INSERT INTO ceremony.certificate_sequences AS s (unit, year, last) VALUES ($1, $2, 1) "
             "ON CONFLICT (unit, year) DO UPDATE SET last = s.last + 1 RETURNING last", unit, year)
-        return f"{unit}-{year}-{seq:04d}"
+        return seq

@@ -1,7 +1,7 @@
 """Composition root of the notify service.
 
-Consumes profiles', care's and ceremony's events; runs the delivery worker and the morning digest on durable
-timers; answers the inbox commands and queries.
+Consumes the events its rules name (and the directory and task events it keeps), runs the delivery worker
+and the morning digest on durable timers, and answers the inbox commands and queries.
 """
 
 from __future__ import annotations
@@ -10,26 +10,28 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
-import asyncpg
-
 from backbone import service
 from backbone.consumer import ConsumerSpec
 from backbone.service import Runtime, ServiceSpec
-from contracts import subjects
-from contracts.base import Envelope
+from backbone.timers import Timer
 from contracts.notify import ListDeliveries, ListInbox, MarkRead, SetChannelPreference, SetDigestMode
-from services.notify import directory, handlers, planning, queries
+from services.notify import delivery_log, digest, handlers, inbox, open_tasks, preferences, recipients
 from services.notify.channels import build_channels
 from services.notify.contacts import ProfilesContacts
 from services.notify.delivery import DeliveryWorker
-from services.notify.digest import DIGEST_TIMER, Digest
-from services.notify.rules import load_rules
+from services.notify.digest import DIGEST_TIMER, Digest, Morning
+from services.notify.outcomes import Outcomes
+from services.notify.planning import SEND_TIMER, Planner, Send
+from services.notify.preview import PreviewError, preview
+from services.notify.rules import UnknownRuleError, load_rules
 from services.notify.settings import NotifySettings
-from services.notify.templates import Templates
+from services.notify.templates import TemplateError, Templates
+
+__all__ = ["MIGRATIONS", "NAME", "PreviewError", "TemplateError", "UnknownRuleError", "build", "main", "make_build",
+           "preview"]
 
 NAME = "notify"
 MIGRATIONS = Path(__file__).parent / "migrations"
-SOURCES = ("profiles", "care", "ceremony")
 
 
 def make_build(settings: NotifySettings | None = None) -> Callable[[Runtime], ServiceSpec]:
@@ -37,30 +39,23 @@ def make_build(settings: NotifySettings | None = None) -> Callable[[Runtime], Se
 
     def build(rt: Runtime) -> ServiceSpec:
         config = settings or NotifySettings()
-        book = load_rules()
+        rt.recorder.project(inbox.PROJECTION + preferences.PROJECTION + digest.PROJECTION)
         rt.router.command(MarkRead, handlers.mark_read)
         rt.router.command(SetChannelPreference, handlers.set_channel_preference)
         rt.router.command(SetDigestMode, handlers.set_digest_mode)
-        rt.router.query(ListInbox, queries.list_inbox)
-        rt.router.query(ListDeliveries, queries.list_deliveries)
-
-        async def on_event(conn: asyncpg.Connection, env: Envelope) -> None:
-            # Project first: a death or a new staff member must count for this very event's recipients.
-            await directory.project(conn, env)
-            await planning.plan(conn, env, book, now=await rt.clock.now(), quiet=config.quiet_hours)
-
-        feed = ConsumerSpec(
-            name="notify-events",
-            # One consumer over the three sources keeps one retiree's events in the order they were recorded.
-            filter_subjects=tuple(subjects.events_of_service(s) for s in SOURCES),
-            handler=on_event,
-            max_deliver=rt.settings.consumer_max_deliver,
-            batch=rt.settings.consumer_batch,
-        )
+        rt.router.query(ListInbox, inbox.list_inbox)
+        rt.router.query(ListDeliveries, delivery_log.list_deliveries)
+        outcomes = Outcomes(rt.recorder)
+        planner = Planner(load_rules(), outcomes, rt.clock, config.quiet_hours)
+        # One consumer over every source keeps one retiree's events in the order they were recorded; the
+        # directory and task projections come first, so a death or a new staff member counts for this very
+        # event's recipients.
+        feed = ConsumerSpec(name="notify-events", routes=recipients.PROJECTION + open_tasks.PROJECTION + planner.routes,
+                            max_deliver=rt.settings.consumer_max_deliver, batch=rt.settings.consumer_batch)
         worker = DeliveryWorker(channels=build_channels(config), contacts=ProfilesContacts(lambda: rt.nc),
-                                templates=Templates(config.tz), settings=config)
-        return ServiceSpec(consumers=[feed],
-                           timers={planning.SEND_TIMER: worker.on_timer, DIGEST_TIMER: Digest(config).on_timer})
+                                templates=Templates(config.tz), settings=config, outcomes=outcomes)
+        return ServiceSpec(consumers=[feed], timers={SEND_TIMER: Timer(Send, worker.on_timer),
+                                                     DIGEST_TIMER: Timer(Morning, Digest(config, planner).on_timer)})
 
     return build
 

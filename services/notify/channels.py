@@ -13,9 +13,9 @@ from email.message import EmailMessage
 from typing import Any, Literal, Protocol
 
 import aiosmtplib
-import asyncpg
 import httpx
 
+from backbone.db import Connection
 from contracts.notify import ChannelName
 from services.notify.settings import NotifySettings
 
@@ -40,11 +40,17 @@ class Outgoing:
 
 
 class Channel(Protocol):
-    name: ChannelName
-    needs: Literal["email", "phone"] | None  # which contact the channel sends to
-    configured: bool
+    @property
+    def name(self) -> ChannelName: ...
 
-    async def send(self, conn: asyncpg.Connection, msg: Outgoing) -> None: ...
+    @property
+    def needs(self) -> Literal["email", "phone"] | None:
+        """Which contact the channel sends to (None: it needs no address)."""
+
+    @property
+    def configured(self) -> bool: ...
+
+    async def send(self, conn: Connection, msg: Outgoing) -> None: ...
 
 
 class InboxChannel:
@@ -54,7 +60,7 @@ class InboxChannel:
     needs = None
     configured = True
 
-    async def send(self, conn: asyncpg.Connection, msg: Outgoing) -> None:
+    async def send(self, conn: Connection, msg: Outgoing) -> None:
         await conn.execute(
             "INSERT INTO notify.inbox_messages (message_id, delivery_id, recipient, subject, body, rule, created_at) "
             "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (delivery_id) DO NOTHING",
@@ -70,7 +76,7 @@ class EmailChannel:
         self._s = settings
         self.configured = bool(settings.smtp_host)
 
-    async def send(self, _conn: asyncpg.Connection, msg: Outgoing) -> None:
+    async def send(self, _conn: Connection, msg: Outgoing) -> None:
         email = EmailMessage()
         email["From"] = self._s.smtp_from
         email["To"] = msg.address
@@ -127,7 +133,7 @@ class WeComChannel:
         self._s = settings
         self.configured = bool(settings.wecom_webhook_url)
 
-    async def send(self, _conn: asyncpg.Connection, msg: Outgoing) -> None:
+    async def send(self, _conn: Connection, msg: Outgoing) -> None:
         text: dict[str, Any] = {"content": f"{msg.subject}\n{msg.body}"}
         if msg.address:
             text["mentioned_mobile_list"] = [msg.address]
@@ -152,7 +158,7 @@ class SmsChannel:
         self._s = settings
         self.configured = bool(settings.sms_gateway_url)
 
-    async def send(self, _conn: asyncpg.Connection, msg: Outgoing) -> None:
+    async def send(self, _conn: Connection, msg: Outgoing) -> None:
         token = self._s.sms_token.get_secret_value()
         headers = {"Authorization": f"Bearer {token}"} if token else None
         payload = {"to": msg.address, "text": f"【晚晴】{msg.subject}\n{msg.body}", "id": str(msg.delivery_id)}

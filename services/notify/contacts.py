@@ -11,15 +11,20 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import asyncpg
 import nats.errors
 from nats.aio.client import Client
+from pydantic import TypeAdapter, ValidationError
 
+from backbone.db import Connection
 from contracts import subjects
+from contracts.base import Answer, QueryReply, Refused
+from contracts.errors import ErrorCode
+from contracts.profiles import RetireeCard, RetireeStatus
 from services.notify.channels import PermanentFailure, TransientFailure
 
 PROFILES_ACTOR = {"user": "notify", "role": "system", "unit": "DISTRICT"}
 PURPOSE = "发送通知"
+REPLY: TypeAdapter[Answer | Refused] = TypeAdapter(QueryReply)
 
 
 @dataclass(frozen=True)
@@ -30,7 +35,7 @@ class Contact:
     gone: str | None = None  # "deceased" / "erased": never message this person
 
 
-async def staff_contact(conn: asyncpg.Connection, user: str) -> Contact | None:
+async def staff_contact(conn: Connection, user: str) -> Contact | None:
     row = await conn.fetchrow("SELECT name, email, phone FROM notify.staff WHERE user_id = $1 AND active", user)
     return Contact(name=row["name"], email=row["email"], phone=row["phone"]) if row else None
 
@@ -53,11 +58,14 @@ class ProfilesContacts:
                                    timeout=self._timeout)
         except (nats.errors.NoRespondersError, nats.errors.TimeoutError) as exc:
             raise TransientFailure(f"profiles did not answer: {type(exc).__name__}") from exc
-        reply = json.loads(msg.data)
-        if not reply.get("ok"):
-            if reply.get("code") == "unavailable":
-                raise TransientFailure(f"profiles: {reply.get('message')}")
-            raise PermanentFailure(f"profiles refused GetRetiree: {reply.get('code')}: {reply.get('message')}")
-        data = reply["data"]
-        gone = "erased" if data.get("erased") else ("deceased" if data.get("status") == "deceased" else None)
-        return Contact(name=data.get("name"), phone=data.get("phone"), gone=gone)
+        try:
+            reply = REPLY.validate_json(msg.data)
+            if isinstance(reply, Refused):
+                if reply.code is ErrorCode.UNAVAILABLE:
+                    raise TransientFailure(f"profiles: {reply.message}")
+                raise PermanentFailure(f"profiles refused GetRetiree: {reply.code.value}: {reply.message}")
+            card = RetireeCard.model_validate(reply.data)
+        except ValidationError as exc:
+            raise PermanentFailure(f"profiles' answer was not understood: {exc}") from exc
+        gone = "erased" if card.erased else ("deceased" if card.status is RetireeStatus.DECEASED else None)
+        return Contact(name=card.name, phone=card.phone, gone=gone)

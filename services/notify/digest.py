@@ -1,23 +1,31 @@
 """The morning digest: each unit's staff get one message listing overdue and due-today care tasks.
 
 A daily `notify.digest` timer (armed by the migration, then re-armed for the next morning each time it fires)
-builds it from notify's projection of care tasks. In units with digest mode on (the default), the per-task
-due-soon and overdue reminders are not sent separately: the digest carries them.
+builds it from notify's projection of open care tasks. In units with digest mode on (the default), the per-task
+due-soon and overdue reminders are not sent separately: the digest carries them (planning.folded_into_digest).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
+from pydantic import BaseModel, ConfigDict
 
 from backbone import timers
-from backbone.db import row_to_json
-from contracts.notify import ChannelName
-from services.notify.planning import STAFF_ROLES_OF_UNIT, Planned, create, preference
+from backbone.db import Connection, row_to_json
+from backbone.events import EventMeta, Routes
+from contracts.base import Event, Role
+from contracts.errors import forbidden
+from contracts.notify import ChannelName, DigestModeSet, SetDigestMode
+from services.notify import open_tasks
+from services.notify.planning import Planned, Planner
 from services.notify.quiet_hours import next_morning
+from services.notify.recipients import preference, unit_staff
 from services.notify.rules import effective_channels
 from services.notify.settings import NotifySettings
 
@@ -33,49 +41,80 @@ def digest_id(unit: str, day: str) -> uuid.UUID:
     return uuid.uuid5(DIGEST_NAMESPACE, f"digest:{unit}:{day}")
 
 
-class Digest:
-    def __init__(self, settings: NotifySettings) -> None:
-        self._s = settings
+class Morning(BaseModel):
+    """The payload of the digest timer: the morning it is for; the first one only arms the next morning."""
 
-    async def on_timer(self, conn: asyncpg.Connection, _timer_id: str, payload: dict[str, Any],
-                       now: datetime) -> None:
+    model_config = ConfigDict(frozen=True)
+    day: str | None = None
+    bootstrap: bool = False
+
+
+@dataclass(frozen=True)
+class DigestContent:
+    overdue: list[dict[str, Any]]
+    due_today: list[dict[str, Any]]
+
+
+def compose(tasks: Sequence[asyncpg.Record], day_start: datetime) -> DigestContent | None:
+    """What a unit's digest lists: its open tasks already overdue, and those due today; None if none."""
+    if not tasks:
+        return None
+    late = [bool(t["overdue"] or t["due_at"] < day_start) for t in tasks]
+    return DigestContent(overdue=[row_to_json(t) for t, is_late in zip(tasks, late, strict=True) if is_late],
+                         due_today=[row_to_json(t) for t, is_late in zip(tasks, late, strict=True) if not is_late])
+
+
+def decide_set_digest_mode(cmd: SetDigestMode) -> list[Event]:
+    """A unit's digest mode is the unit head's choice, or the district office's."""
+    if not cmd.actor.oversees_all and not (cmd.actor.unit == cmd.unit and cmd.actor.role is Role.UNIT_HEAD):
+        raise forbidden("only the unit head or the district office may change a unit's digest mode")
+    return [DigestModeSet(unit=cmd.unit, enabled=cmd.enabled)]
+
+
+async def digest_mode_set(conn: Connection, event: DigestModeSet, _meta: EventMeta) -> None:
+    await conn.execute("INSERT INTO notify.units (code, name, digest_mode) VALUES ($1, $1, $2) "
+                       "ON CONFLICT (code) DO UPDATE SET digest_mode = excluded.digest_mode", event.unit, event.enabled)
+
+
+PROJECTION = Routes.of({DigestModeSet: digest_mode_set})
+
+
+class Digest:
+    def __init__(self, settings: NotifySettings, planner: Planner) -> None:
+        self._s = settings
+        self._planner = planner
+
+    async def on_timer(self, conn: Connection, _timer_id: str, payload: Morning, now: datetime) -> None:
         following = next_morning(now, self._s.digest_hour, self._s.tz)
         await timers.schedule(conn, "notify", f"digest-{following.date().isoformat()}", DIGEST_TIMER, following,
-                              {"day": following.date().isoformat()})
-        if payload.get("bootstrap"):
+                              Morning(day=following.date().isoformat()))
+        if payload.bootstrap:
             return  # the first firing only arms the next morning
         await self.send_all(conn, now)
 
-    async def send_all(self, conn: asyncpg.Connection, now: datetime) -> int:
+    async def send_all(self, conn: Connection, now: datetime) -> int:
         local = now.astimezone(self._s.tz)
         day_start = datetime.combine(local.date(), datetime.min.time(), tzinfo=self._s.tz)
-        day_end = day_start + timedelta(days=1)
         units = await conn.fetch("SELECT code FROM notify.units WHERE digest_mode ORDER BY code")
         sent = 0
         for unit in units:
-            tasks = await conn.fetch(
-                "SELECT task_id, kind, assignee, due_at, overdue FROM notify.care_tasks "
-                "WHERE unit = $1 AND NOT closed AND due_at < $2 ORDER BY due_at", unit["code"], day_end)
-            if tasks:
-                sent += await self._send_unit(conn, unit["code"], tasks, day_start, now)
+            content = compose(await open_tasks.due_by(conn, unit["code"], day_start + timedelta(days=1)), day_start)
+            if content is not None:
+                sent += await self._send_unit(conn, unit["code"], content, day_start, now)
         return sent
 
-    async def _send_unit(self, conn: asyncpg.Connection, unit: str, tasks: list[asyncpg.Record],
-                         day_start: datetime, now: datetime) -> int:
-        overdue = [row_to_json(t) for t in tasks if t["overdue"] or t["due_at"] < day_start]
-        due_today = [row_to_json(t) for t in tasks if not (t["overdue"] or t["due_at"] < day_start)]
+    async def _send_unit(self, conn: Connection, unit: str, content: DigestContent, day_start: datetime,
+                         now: datetime) -> int:
         day = day_start.date().isoformat()
         cause = digest_id(unit, day)
         planned = Planned(
             cause_event_id=cause, correlation_id=cause, rule=DIGEST_RULE, template=DIGEST_TEMPLATE, urgent=False,
             unit=unit, context={"type": "DailyDigest", "unit": unit, "occurred_at": now.isoformat(), "data": {},
-                                "extra": {"today": day, "overdue": overdue, "due_today": due_today}},
+                                "extra": {"today": day, "overdue": content.overdue, "due_today": content.due_today}},
         )
-        staff = await conn.fetch("SELECT user_id FROM notify.staff WHERE active AND unit = $1 AND role = ANY($2) "
-                                 "ORDER BY user_id", unit, list(STAFF_ROLES_OF_UNIT))
         created = 0
-        for member in staff:
-            recipient = f"staff:{member['user_id']}"
+        for user in await unit_staff(conn, [unit]):
+            recipient = f"staff:{user}"
             channels = effective_channels(DIGEST_CHANNELS, await preference(conn, recipient), to_retiree=False)
-            created += len(await create(conn, planned, recipient, channels, now=now, quiet=self._s.quiet_hours))
+            created += len(await self._planner.create(conn, planned, recipient, channels, now=now))
         return created

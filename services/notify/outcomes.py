@@ -1,4 +1,4 @@
-"""A delivery's final outcome: its row is closed and one event is appended to its own stream `delivery-<id>`."""
+"""A delivery's final outcome: its row is closed and one event is recorded on its own stream `delivery-<id>`."""
 
 from __future__ import annotations
 
@@ -7,53 +7,53 @@ from typing import Any
 
 import asyncpg
 
-from backbone.commands import to_new_event
-from backbone.store import EventStore, Metadata
-from contracts.base import SYSTEM_ACTOR, Actor, Role
+from backbone.db import Connection
+from backbone.recording import Recorder
 from contracts.notify import (
     ChannelName,
+    DeliveryEvent,
     NotificationFailed,
     NotificationSent,
     NotificationSuppressed,
     delivery_stream,
 )
 
-NOTIFY_ACTOR = Actor(user="notify", role=Role.SYSTEM, unit=SYSTEM_ACTOR.unit)
-STORE = EventStore("notify")
+Row = asyncpg.Record | dict[str, Any]
 
 
-def _common(row: asyncpg.Record | dict[str, Any]) -> dict[str, Any]:
+def _common(row: Row) -> dict[str, Any]:
     return {"delivery_id": row["delivery_id"], "rule": row["rule"], "cause_event_id": row["cause_event_id"],
             "recipient": row["recipient"], "channel": ChannelName(row["channel"])}
 
 
-async def _close(  # noqa: PLR0913 - a closed delivery is these things
-    conn: asyncpg.Connection, row: asyncpg.Record | dict[str, Any], event: Any, *, status: str, attempts: int,
-    error: str | None, now: datetime,
-) -> None:
-    await conn.execute(
-        "UPDATE notify.deliveries SET status = $2, attempts = $3, last_error = $4, finished_at = $5 "
-        "WHERE delivery_id = $1", row["delivery_id"], status, attempts, error, now,
-    )
-    new = await to_new_event(conn, None, event, row["unit"], now)
-    meta = Metadata(actor=NOTIFY_ACTOR, correlation_id=row["correlation_id"], causation_id=row["cause_event_id"])
-    await STORE.append(conn, delivery_stream(row["delivery_id"]), 0, [new], meta)
+class Outcomes:
+    def __init__(self, recorder: Recorder) -> None:
+        self._recorder = recorder
 
+    async def _close(  # noqa: PLR0913 - a closed delivery is these things
+        self, conn: Connection, row: Row, event: DeliveryEvent, *, status: str, attempts: int, error: str | None,
+        now: datetime,
+    ) -> None:
+        await conn.execute(
+            "UPDATE notify.deliveries SET status = $2, attempts = $3, last_error = $4, finished_at = $5 "
+            "WHERE delivery_id = $1", row["delivery_id"], status, attempts, error, now,
+        )
+        ctx = self._recorder.system(conn, now, correlation_id=row["correlation_id"],
+                                    causation_id=row["cause_event_id"])
+        await ctx.record(delivery_stream(row["delivery_id"]), 0, [event], unit=row["unit"])
 
-async def sent(conn: asyncpg.Connection, row: asyncpg.Record, attempts: int, now: datetime) -> None:
-    event = NotificationSent(**_common(row), template=row["template"], attempts=attempts)
-    await _close(conn, row, event, status="sent", attempts=attempts, error=None, now=now)
+    async def sent(self, conn: Connection, row: Row, attempts: int, now: datetime) -> None:
+        event = NotificationSent(**_common(row), template=row["template"], attempts=attempts)
+        await self._close(conn, row, event, status="sent", attempts=attempts, error=None, now=now)
 
+    async def failed(  # noqa: PLR0913 - the outcome and its why
+        self, conn: Connection, row: Row, *, attempts: int, code: str, reason: str, now: datetime,
+    ) -> None:
+        event = NotificationFailed.model_validate({**_common(row), "attempts": attempts, "code": code,
+                                                   "reason": reason[:500]})
+        await self._close(conn, row, event, status="failed", attempts=attempts, error=reason[:500], now=now)
 
-async def failed(  # noqa: PLR0913 - the outcome and its why
-    conn: asyncpg.Connection, row: asyncpg.Record, *, attempts: int, code: str, reason: str, now: datetime,
-) -> None:
-    event = NotificationFailed(**_common(row), attempts=attempts, code=code, reason=reason[:500])  # type: ignore[arg-type]
-    await _close(conn, row, event, status="failed", attempts=attempts, error=reason[:500], now=now)
-
-
-async def suppressed(conn: asyncpg.Connection, row: asyncpg.Record | dict[str, Any], reason: str,
-                     now: datetime) -> None:
-    event = NotificationSuppressed(**_common(row), reason=reason)  # type: ignore[arg-type]
-    await _close(conn, row, event, status="suppressed", attempts=int(row.get("attempts") or 0), error=reason,
-                 now=now)
+    async def suppressed(self, conn: Connection, row: Row, reason: str, now: datetime) -> None:
+        event = NotificationSuppressed.model_validate({**_common(row), "reason": reason})
+        await self._close(conn, row, event, status="suppressed", attempts=int(row.get("attempts") or 0),
+                          error=reason, now=now)

@@ -1,15 +1,23 @@
-"""Rules as data: which event becomes which message, to whom, over which channels. Pure: no I/O but loading."""
+"""Rules as data: which event becomes which message, to whom, over which channels. Pure: no I/O but loading.
+
+A rule names an event type and, in `when`, fields of it; the book is checked against the contracts when it is
+loaded (the type exists, the fields exist, each recipient kind finds what it needs on the event), so reading
+those fields from the typed event at run time cannot miss.
+"""
 
 from __future__ import annotations
 
 import json
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from contracts.base import Event
 from contracts.notify import ChannelName
+from contracts.registry import EVENTS
 
 RULES_FILE = Path(__file__).parent / "rules" / "rules.json"
 
@@ -25,6 +33,12 @@ class RecipientKind(StrEnum):
 
 
 RETIREE_KINDS = frozenset({RecipientKind.RETIREE, RecipientKind.APPLICANT})
+# The event field a recipient kind reads (ASSIGNEE falls back to the unit's care contact without one).
+NEEDS: dict[RecipientKind, str] = {RecipientKind.RETIREE: "retiree_id", RecipientKind.APPLICANT: "retiree_id",
+                                   RecipientKind.UNITS_IN_SCOPE: "units"}
+
+# Every event type of every service, by name (names are unique across the platform's contracts).
+EVENT_TYPES: dict[str, type[Event]] = {name: model for models in EVENTS.values() for name, model in models.items()}
 
 
 class Rule(BaseModel):
@@ -43,6 +57,25 @@ class Rule(BaseModel):
     def urgent(self) -> bool:
         return self.urgency == "urgent"
 
+    @cached_property
+    def model(self) -> type[Event]:
+        return EVENT_TYPES[self.event]
+
+    @model_validator(mode="after")
+    def _fits_its_event(self) -> Rule:
+        model = EVENT_TYPES.get(self.event)
+        if model is None:
+            msg = f"rule {self.id}: no event type {self.event!r} in the contracts"
+            raise ValueError(msg)
+        needed = set(self.when) | {NEEDS[k] for k in self.recipients if k in NEEDS}
+        if missing := needed - set(model.model_fields):
+            msg = f"rule {self.id}: {self.event} has no field {', '.join(sorted(missing))}"
+            raise ValueError(msg)
+        return self
+
+    def applies_to(self, event: Event) -> bool:
+        return type(event) is self.model and all(getattr(event, k) == v for k, v in self.when.items())
+
 
 class UnknownRuleError(LookupError):
     def __init__(self, rule_id: str, known: list[str]) -> None:
@@ -54,9 +87,13 @@ class RuleBook(BaseModel):
 
     rules: list[Rule]
 
-    def matching(self, event_type: str, data: dict[str, Any]) -> list[Rule]:
+    def matching(self, event: Event) -> list[Rule]:
         """The rules an event triggers: same type, and every `when` field equal to the event's."""
-        return [r for r in self.rules if r.event == event_type and all(data.get(k) == v for k, v in r.when.items())]
+        return [r for r in self.rules if r.applies_to(event)]
+
+    @property
+    def event_types(self) -> frozenset[type[Event]]:
+        return frozenset(r.model for r in self.rules)
 
     def get(self, rule_id: str) -> Rule:
         for r in self.rules:

@@ -3,27 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import typing
 from pathlib import Path
 
 from backbone import service
 from backbone.service import Runtime, ServiceSpec
 from contracts.profiles import (
-    COMMANDS,
+    ArchiveCommand,
     CountRetireesPerUnit,
-    DeactivateStaff,
     GetRetiree,
     ImportRoster,
     ListReadAccess,
     ListRetirees,
     ListStaff,
     ListUnits,
-    RegisterStaff,
-    RegisterUnit,
-    RetireeCommand,
-    SetCareContact,
+    StaffCommand,
+    UnitCommand,
 )
-from services.profiles import handlers, importing
-from services.profiles.queries import ArchiveQueries
+from services.profiles import handlers, importing, read_access, retiree_archive, unit_directory
 
 NAME = "profiles"
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -31,25 +28,21 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def build(rt: Runtime) -> ServiceSpec:
     assert rt.keyring is not None, "profiles holds personal data: it needs the keyring"
-    directory_handlers = {
-        RegisterUnit: handlers.register_unit,
-        RegisterStaff: handlers.register_staff,
-        DeactivateStaff: handlers.deactivate_staff,
-        SetCareContact: handlers.set_care_contact,
-    }
-    for model, handler in directory_handlers.items():
-        rt.router.command(model, handler)
-    for model in COMMANDS:
-        if issubclass(model, RetireeCommand):
-            rt.router.command(model, handlers.retiree_command)
+    rt.recorder.project(unit_directory.PROJECTION + retiree_archive.PROJECTION)
+    for model in typing.get_args(UnitCommand):
+        rt.router.command(model, handlers.unit_command)
+    for model in typing.get_args(StaffCommand):
+        rt.router.command(model, handlers.staff_command)
+    for model in typing.get_args(ArchiveCommand):
+        rt.router.command(model, handlers.retiree_command)
     rt.router.command(ImportRoster, importing.import_roster)
-    queries = ArchiveQueries(rt.keyring)
-    rt.router.query(GetRetiree, queries.get_retiree)
-    rt.router.query(ListRetirees, queries.list_retirees)
-    rt.router.query(CountRetireesPerUnit, queries.count_per_unit)
-    rt.router.query(ListUnits, queries.list_units)
-    rt.router.query(ListStaff, queries.list_staff)
-    rt.router.query(ListReadAccess, queries.list_read_access)
+    archive = retiree_archive.ArchiveQueries(rt.keyring)
+    rt.router.query(GetRetiree, archive.get_retiree)
+    rt.router.query(ListRetirees, archive.list_retirees)
+    rt.router.query(CountRetireesPerUnit, retiree_archive.count_per_unit)
+    rt.router.query(ListUnits, unit_directory.list_units)
+    rt.router.query(ListStaff, unit_directory.list_staff)
+    rt.router.query(ListReadAccess, read_access.list_read_access)
     return ServiceSpec()
 
 

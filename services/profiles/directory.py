@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import assert_never
 
 from contracts.base import Actor, Event, Role
 from contracts.errors import conflict, forbidden, not_found, refused
@@ -12,8 +13,10 @@ from contracts.profiles import (
     RegisterStaff,
     RegisterUnit,
     SetCareContact,
+    StaffCommand,
     StaffDeactivated,
     StaffRegistered,
+    UnitCommand,
     UnitKind,
     UnitRegistered,
 )
@@ -50,8 +53,37 @@ def evolve_staff(state: Staff, event: Event) -> Staff:
             return Staff(version=state.version + 1, exists=state.exists, active=state.active, unit=state.unit)
 
 
+@dataclass(frozen=True)
+class UnitFacts:
+    """What a unit's commands need from other streams, gathered by the handler."""
+
+    parent: Unit = Unit()  # the parent unit a registration names
+    contact: Staff = Staff()  # the staff member named as care contact
+
+
+def decide_unit(cmd: UnitCommand, state: Unit, facts: UnitFacts) -> list[Event]:
+    match cmd:
+        case RegisterUnit():
+            return decide_register_unit(cmd, state, facts.parent)
+        case SetCareContact():
+            return decide_set_care_contact(cmd, state, facts.contact)
+        case _:
+            assert_never(cmd)
+
+
+def decide_staff(cmd: StaffCommand, state: Staff, unit: Unit) -> list[Event]:
+    """A staff member's commands; `unit` is the unit a registration names."""
+    match cmd:
+        case RegisterStaff():
+            return decide_register_staff(cmd, state, unit)
+        case DeactivateStaff():
+            return decide_deactivate_staff(cmd, state)
+        case _:
+            assert_never(cmd)
+
+
 def _district_only(actor: Actor, what: str) -> None:
-    if actor.role not in (Role.DISTRICT_OFFICE, Role.SYSTEM):
+    if not actor.oversees_all:
         raise forbidden(f"only the district office may {what}")
 
 
@@ -70,7 +102,7 @@ def decide_register_unit(cmd: RegisterUnit, state: Unit, parent: Unit | None) ->
 
 
 def _unit_head_or_district(actor: Actor, unit: str, what: str) -> None:
-    if actor.role in (Role.DISTRICT_OFFICE, Role.SYSTEM):
+    if actor.oversees_all:
         return
     if actor.role is Role.UNIT_HEAD and actor.unit == unit:
         return

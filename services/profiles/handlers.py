@@ -1,87 +1,67 @@
-"""Thin command handlers: load, gather facts, decide, append with the expected version, project inline."""
+"""Thin command handlers: load, gather facts, decide, record (the archive's read models follow each event)."""
 
 from __future__ import annotations
+
+from uuid import UUID
 
 import asyncpg
 
 from backbone.aggregate import load_state
-from backbone.commands import CommandContext
-from contracts.base import Accepted, Command, local_date
+from backbone.recording import CommandContext
+from contracts.base import Accepted, local_date
 from contracts.errors import conflict
+from contracts.id_number import InvalidIdNumber, parse_id_number
 from contracts.profiles import (
     ApproveRetirement,
-    DeactivateStaff,
+    ArchiveCommand,
     ErasePersonalData,
     RegisterRetiree,
     RegisterStaff,
     RegisterUnit,
-    RetireeCommand,
     SetCareContact,
+    StaffCommand,
     TransferRetiree,
+    UnitCommand,
     retiree_stream,
     staff_stream,
     unit_stream,
 )
-from contracts.registry import EVENTS
-from services.profiles import archive, directory
-from services.profiles.directory import Staff, Unit
-from contracts.id_number import InvalidIdNumber, parse_id_number
+from services.profiles import directory
+from services.profiles.directory import Staff, Unit, UnitFacts
 from services.profiles.retiree import Facts, Retiree, decide, evolve
 
-MODELS = EVENTS["profiles"]
 
-
-async def _project(ctx: CommandContext) -> None:
-    for new, _recorded in ctx.appended:
-        await archive.project(ctx.conn, new.type, new.data, new.occurred_at)
-
-
-async def _unit(ctx: CommandContext, code: str | None) -> tuple[Unit, int]:
+async def load_unit(ctx: CommandContext, code: str | None) -> tuple[Unit, int]:
     if code is None:
         return Unit(), 0
-    return await load_state(ctx.conn, ctx.store, unit_stream(code), MODELS, directory.evolve_unit, Unit())
+    return await load_state(ctx.conn, ctx.store, unit_stream(code), directory.evolve_unit, Unit())
 
 
 async def _staff(ctx: CommandContext, user: str) -> tuple[Staff, int]:
-    return await load_state(ctx.conn, ctx.store, staff_stream(user), MODELS, directory.evolve_staff, Staff())
+    return await load_state(ctx.conn, ctx.store, staff_stream(user), directory.evolve_staff, Staff())
 
 
-async def register_unit(ctx: CommandContext, cmd: RegisterUnit) -> Accepted:
-    state, version = await _unit(ctx, cmd.code)
-    parent, _ = await _unit(ctx, cmd.parent)
-    events = directory.decide_register_unit(cmd, state, parent)
-    reply = await ctx.record(unit_stream(cmd.code), version, events, unit=cmd.code)
-    await _project(ctx)
-    return reply
+async def unit_command(ctx: CommandContext, cmd: UnitCommand) -> Accepted:
+    state, version = await load_unit(ctx, cmd.code if isinstance(cmd, RegisterUnit) else cmd.unit)
+    match cmd:
+        case RegisterUnit():
+            facts = UnitFacts(parent=(await load_unit(ctx, cmd.parent))[0])
+            code = cmd.code
+        case SetCareContact():
+            facts = UnitFacts(contact=(await _staff(ctx, cmd.user))[0])
+            code = cmd.unit
+    return await ctx.record(unit_stream(code), version, directory.decide_unit(cmd, state, facts), unit=code)
 
 
-async def register_staff(ctx: CommandContext, cmd: RegisterStaff) -> Accepted:
+async def staff_command(ctx: CommandContext, cmd: StaffCommand) -> Accepted:
     state, version = await _staff(ctx, cmd.user)
-    unit, _ = await _unit(ctx, cmd.unit)
-    events = directory.decide_register_staff(cmd, state, unit)
-    reply = await ctx.record(staff_stream(cmd.user), version, events, unit=cmd.unit)
-    await _project(ctx)
-    return reply
+    code = cmd.unit if isinstance(cmd, RegisterStaff) else state.unit
+    unit, _ = await load_unit(ctx, code)
+    events = directory.decide_staff(cmd, state, unit)
+    return await ctx.record(staff_stream(cmd.user), version, events, unit=code or "")
 
 
-async def deactivate_staff(ctx: CommandContext, cmd: DeactivateStaff) -> Accepted:
-    state, version = await _staff(ctx, cmd.user)
-    events = directory.decide_deactivate_staff(cmd, state)
-    reply = await ctx.record(staff_stream(cmd.user), version, events, unit=state.unit or "")
-    await _project(ctx)
-    return reply
-
-
-async def set_care_contact(ctx: CommandContext, cmd: SetCareContact) -> Accepted:
-    unit, version = await _unit(ctx, cmd.unit)
-    staff, _ = await _staff(ctx, cmd.user)
-    events = directory.decide_set_care_contact(cmd, unit, staff)
-    reply = await ctx.record(unit_stream(cmd.unit), version, events, unit=cmd.unit)
-    await _project(ctx)
-    return reply
-
-
-def _named_unit(cmd: Command) -> str | None:
+def _named_unit(cmd: ArchiveCommand) -> str | None:
     match cmd:
         case RegisterRetiree() | ApproveRetirement():
             return cmd.unit
@@ -91,28 +71,28 @@ def _named_unit(cmd: Command) -> str | None:
             return None
 
 
-async def _id_owner(ctx: CommandContext, cmd: RegisterRetiree) -> tuple[bytes | None, object]:
+async def _id_owner(ctx: CommandContext, cmd: RegisterRetiree) -> tuple[bytes | None, UUID | None]:
     assert ctx.keyring is not None
     try:
         value = parse_id_number(cmd.id_number, local_date(ctx.now)).value
     except InvalidIdNumber:
         return None, None  # decide refuses it with the specific reason
     digest = ctx.keyring.blind_index(value)
-    owner = await ctx.conn.fetchval("SELECT retiree_id FROM profiles.id_index WHERE id_hash = $1", digest)
+    owner: UUID | None = await ctx.conn.fetchval("SELECT retiree_id FROM profiles.id_index WHERE id_hash = $1",
+                                                 digest)
     return digest, owner
 
 
-async def retiree_command(ctx: CommandContext, cmd: RetireeCommand) -> Accepted:
-    """Every command about one retiree goes through the same load-decide-append path."""
+async def retiree_command(ctx: CommandContext, cmd: ArchiveCommand) -> Accepted:
+    """Every command about one retiree goes through the same load-decide-record path."""
     stream = retiree_stream(cmd.retiree_id)
-    state, version = await load_state(ctx.conn, ctx.store, stream, MODELS, evolve, Retiree())
+    state, version = await load_state(ctx.conn, ctx.store, stream, evolve, Retiree())
     named = _named_unit(cmd)
-    unit_exists = (await _unit(ctx, named))[0].exists if named else True
+    unit_exists = (await load_unit(ctx, named))[0].exists if named else True
     digest, owner = (await _id_owner(ctx, cmd)) if isinstance(cmd, RegisterRetiree) else (None, None)
-    facts = Facts(now=ctx.now, unit_exists=unit_exists, id_number_owner=owner)  # type: ignore[arg-type]
+    facts = Facts(now=ctx.now, unit_exists=unit_exists, id_number_owner=owner)
     events = decide(cmd, state, facts)
     reply = await ctx.record(stream, version, events, unit=state.unit or named or "")
-    await _project(ctx)
     if digest is not None:
         try:
             await ctx.conn.execute("INSERT INTO profiles.id_index (id_hash, retiree_id) VALUES ($1, $2)",

@@ -1,30 +1,18 @@
-"""Bulk import of a roster batch: one transaction, one multi-row append, read models written in bulk.
+"""Bulk import of a roster batch: one transaction, one multi-stream append, read models written in bulk.
 
 Re-importing the same file changes nothing: people are matched by the blind index of their ID number.
 """
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
-from backbone.aggregate import load_state
-from backbone.commands import CommandContext, to_new_event
+from backbone.recording import CommandContext, StreamBatch
 from contracts.base import Accepted, Event, local_date
 from contracts.errors import DomainError, ErrorCode, refused
-from contracts.profiles import (
-    ImportRoster,
-    PartyMembershipRecorded,
-    RegisterRetiree,
-    RetireeRegistered,
-    RosterRow,
-    retiree_stream,
-    unit_stream,
-)
-from contracts.registry import EVENTS
-from services.profiles import directory
-from services.profiles.directory import Unit
 from contracts.id_number import InvalidIdNumber, parse_id_number
+from contracts.profiles import ImportRoster, RegisterRetiree, RosterRow, retiree_stream
+from services.profiles.handlers import load_unit
 from services.profiles.retiree import Facts, Retiree, authorize, decide
 
 
@@ -39,8 +27,7 @@ def _register_command(cmd: ImportRoster, row: RosterRow) -> RegisterRetiree:
 async def import_roster(ctx: CommandContext, cmd: ImportRoster) -> Accepted:
     assert ctx.keyring is not None
     authorize(cmd.actor, cmd.unit)
-    unit, _ = await load_state(ctx.conn, ctx.store, unit_stream(cmd.unit), EVENTS["profiles"],
-                               directory.evolve_unit, Unit())
+    unit, _ = await load_unit(ctx, cmd.unit)
     if not unit.exists:
         raise refused(f"unit {cmd.unit} is not registered", field="unit")
     today = local_date(ctx.now)
@@ -74,49 +61,10 @@ async def import_roster(ctx: CommandContext, cmd: ImportRoster) -> Accepted:
         raise DomainError(ErrorCode.VALIDATION, f"{len(problems)} rows are invalid; nothing was imported",
                           problems=problems)
     await ctx.keyring.create_keys(ctx.conn, [str(row.retiree_id) for row, _ in fresh])
-    batch = []
-    for row, events in fresh:
-        pending = [await to_new_event(ctx.conn, ctx.keyring, ev, cmd.unit, ctx.now) for ev in events]
-        batch.append((retiree_stream(row.retiree_id), 0, pending))
-    recorded = await ctx.store.append_batch(ctx.conn, batch, ctx.meta) if batch else []
-    await _project(ctx, batch, digests, fresh)
+    batch: list[StreamBatch] = [(retiree_stream(row.retiree_id), 0, events, cmd.unit) for row, events in fresh]
+    recorded = await ctx.record_many(batch)
+    await ctx.conn.executemany("INSERT INTO profiles.id_index (id_hash, retiree_id) VALUES ($1, $2)",
+                               [(digests[row.row], row.retiree_id) for row, _ in fresh])
     return Accepted(stream_id=f"roster:{cmd.unit}", version=len(recorded),
                     event_ids=tuple(r.event_id for r in recorded),
                     summary={"imported": len(fresh), "skipped_existing": skipped, "rows": len(cmd.rows)})
-
-
-async def _project(ctx: CommandContext, batch: list[Any], digests: dict[int, bytes],
-                   fresh: list[tuple[RosterRow, list[Event]]]) -> None:
-    """The same read-model rows the per-event projectors write, in three bulk statements."""
-    registered, party = [], []
-    for (_stream, _v, pending), (row, _events) in zip(batch, fresh, strict=True):
-        for new in pending:
-            d = new.data
-            if new.type == RetireeRegistered.model_fields["type"].default:
-                registered.append((
-                    row.retiree_id, d["unit"], d["status"], d["sex"], date.fromisoformat(d["birth_date"]),
-                    d["category"], d["name"], d["id_number"], d["phone"], d["address"], row.retirement_date,
-                ))
-            elif new.type == PartyMembershipRecorded.model_fields["type"].default:
-                party.append((row.retiree_id, date.fromisoformat(d["joined_on"]), d["branch"]))
-    await ctx.conn.executemany(
-        "INSERT INTO profiles.retirees (retiree_id, unit, status, sex, birth_date, category, sealed_name, "
-        "sealed_id_number, sealed_phone, sealed_address, retirement_date, version) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1)",
-        registered,
-    )
-    await ctx.conn.executemany(
-        "UPDATE profiles.retirees SET party_member = true, party_joined_on = $2, party_branch = $3, "
-        "version = version + 1 WHERE retiree_id = $1",
-        party,
-    )
-    await ctx.conn.executemany(
-        "INSERT INTO profiles.unit_memberships (retiree_id, unit, since) VALUES ($1, $2, $3)",
-        [(r[0], r[1], r[10]) for r in registered],
-    )
-    await ctx.conn.executemany(
-        "INSERT INTO profiles.id_index (id_hash, retiree_id) VALUES ($1, $2)",
-        [(digests[row.row], row.retiree_id) for row, _ in fresh],
-    )
-
-

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from typing import assert_never
 from uuid import UUID
 
-from contracts.base import Actor, Command, Event, Role, local_date
+from contracts.base import Actor, Event, Role, local_date
 from contracts.errors import DomainError, ErrorCode, conflict, forbidden, not_found, refused
+from contracts.id_number import InvalidIdNumber, parse_id_number
 from contracts.profiles import (
     ApproveRetirement,
+    ArchiveCommand,
     AssignPartyBranch,
     CommunityRegistered,
     ErasePersonalData,
@@ -45,6 +48,7 @@ from contracts.profiles import (
     RegisterRetiree,
     ReportFamilyEmergency,
     ReportHardship,
+    RetireeFactCommand,
     RetireeRegistered,
     RetireeStatus,
     RetireeTransferred,
@@ -59,7 +63,6 @@ from contracts.profiles import (
     TransferRetiree,
     UpdateProfile,
 )
-from contracts.id_number import InvalidIdNumber, parse_id_number
 
 # After death only these facts may still be recorded (survivor care and erasure).
 AFTER_DEATH = (RecordSurvivor, ErasePersonalData)
@@ -133,9 +136,7 @@ def evolve(state: Retiree, event: Event) -> Retiree:  # noqa: C901, PLR0911, PLR
 
 def authorize(actor: Actor, unit: str | None) -> None:
     """Unit staff act only within their unit; the district office (and the platform itself) everywhere."""
-    if actor.role in (Role.DISTRICT_OFFICE, Role.SYSTEM):
-        return
-    if unit is None or actor.unit != unit:
+    if not actor.may_act_for(unit):
         raise forbidden(f"{actor.user} ({actor.role.value} of {actor.unit}) may not act for unit {unit}",
                         actor_unit=actor.unit, unit=unit)
 
@@ -145,12 +146,12 @@ def not_in_future(day: date, what: str, facts: Facts) -> None:
         raise refused(f"{what} {day} is in the future (today is {facts.today})", field=what)
 
 
-def decide(command: Command, state: Retiree, facts: Facts) -> list[Event]:
+def decide(command: ArchiveCommand, state: Retiree, facts: Facts) -> list[Event]:
     """Every rule of the archive; refusals raise DomainError with a stable code."""
     if isinstance(command, RegisterRetiree):
         return _register(command, state, facts)
     if not state.registered:
-        raise not_found(f"retiree {getattr(command, 'retiree_id', '?')} is not in the archive")
+        raise not_found(f"retiree {command.retiree_id} is not in the archive")
     authorize(command.actor, state.unit)
     if state.erased:
         raise conflict("this person's data was erased; nothing more can be recorded")
@@ -193,8 +194,8 @@ def _register(cmd: RegisterRetiree, state: Retiree, facts: Facts) -> list[Event]
     return events
 
 
-def _decide_recorded(cmd: Command, state: Retiree, facts: Facts) -> list[Event]:  # noqa: C901, PLR0911, PLR0912, PLR0915
-    rid: UUID = cmd.retiree_id  # type: ignore[attr-defined]
+def _decide_recorded(cmd: RetireeFactCommand, state: Retiree, facts: Facts) -> list[Event]:  # noqa: C901, PLR0911, PLR0912, PLR0915
+    rid: UUID = cmd.retiree_id
     unit = state.unit or ""
     match cmd:
         case PlanRetirement():
@@ -306,4 +307,4 @@ def _decide_recorded(cmd: Command, state: Retiree, facts: Facts) -> list[Event]:
                 raise forbidden("only the district office may erase a person's data")
             return [PersonalDataErased(retiree_id=rid, reason=cmd.reason)]
         case _:
-            raise refused(f"{type(cmd).__name__} is not a retiree command")
+            assert_never(cmd)

@@ -19,7 +19,11 @@ def meta() -> Metadata:
 
 
 def new_event(n: int = 0, unit: str = "U0001", type_: str = "Something") -> NewEvent:
-    return NewEvent(type=type_, data={"n": n}, unit=unit, occurred_at=datetime.now(UTC))
+    """An event numbered by `n`; as the type "InterestGroupJoined" it is also a real profiles event a consumer
+    can decode (its model ignores `n`).
+    """
+    data = {"n": n, "retiree_id": str(uuid.UUID(int=n)), "group": str(n)}
+    return NewEvent(type=type_, data=data, unit=unit, occurred_at=datetime.now(UTC))
 
 
 async def make_store(pool: asyncpg.Pool, schema: str) -> EventStore:

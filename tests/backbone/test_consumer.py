@@ -7,33 +7,39 @@ import time
 import uuid
 
 import asyncpg
+import pytest
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from backbone.consumer import Consumer, ConsumerSpec
 from backbone.envelope import canonical, envelope_dict
+from backbone.events import EventMeta, Routes
 from contracts import subjects
 from contracts.base import Envelope
+from contracts.profiles import InterestGroupJoined, InterestGroupLeft
 from tests.backbone.helpers import ACTOR, make_store
 
 UNIT = "U0007"
+TYPE = "InterestGroupJoined"  # a real contract event of profiles': the consumer decodes what it routes
 
 
-def envelope(stream_id: str, version: int, n: int) -> tuple[uuid.UUID, bytes]:
+def envelope(stream_id: str, version: int, n: int, data: dict[str, object] | None = None,
+             type_: str = TYPE) -> tuple[uuid.UUID, bytes]:
     event_id = uuid.uuid4()
     from datetime import UTC, datetime  # noqa: PLC0415
 
     now = datetime.now(UTC)
     raw = canonical(envelope_dict(
-        event_id=event_id, type_="Something", schema_version=1, stream_id=stream_id, version=version, unit=UNIT,
+        event_id=event_id, type_=type_, schema_version=1, stream_id=stream_id, version=version, unit=UNIT,
         occurred_at=now, recorded_at=now, correlation_id=uuid.uuid4(), causation_id=None, actor=ACTOR,
-        data={"n": n},
+        data=data if data is not None else {"retiree_id": str(uuid.uuid4()), "group": str(n)},
     ))
     return event_id, raw
 
 
-async def publish(js: JetStreamContext, raw: bytes, msg_id: str | None = None) -> None:
+async def publish(js: JetStreamContext, raw: bytes, msg_id: str | None = None, type_: str = TYPE) -> None:
     env = Envelope.model_validate_json(raw)
-    await js.publish(subjects.event(UNIT, "profiles", "Something"), raw,
+    await js.publish(subjects.event(UNIT, "profiles", type_), raw,
                      headers={"Nats-Msg-Id": msg_id or str(env.event_id)})
 
 
@@ -48,8 +54,8 @@ class Harness:
         async with self.pool.acquire() as conn:
             await conn.execute(f"CREATE TABLE {self.schema}.effects (seq serial, n int)")
 
-    async def handler(self, conn: asyncpg.Connection, env: Envelope) -> None:
-        n = env.data["n"]
+    async def handler(self, conn: asyncpg.Connection, event: InterestGroupJoined, _meta: EventMeta) -> None:
+        n = int(event.group)
         self.calls.append((n, time.monotonic()))
         left = self.failures.get(n, 0)
         if left != 0:
@@ -58,7 +64,7 @@ class Harness:
         await conn.execute(f"INSERT INTO {self.schema}.effects (n) VALUES ($1)", n)
 
     def consumer(self, max_deliver: int = 5) -> Consumer:
-        spec = ConsumerSpec(name="test-consumer", filter_subjects=(subjects.ALL_EVENTS,), handler=self.handler,
+        spec = ConsumerSpec(name="test-consumer", routes=Routes.of({InterestGroupJoined: self.handler}),
                             max_deliver=max_deliver, base_delay_s=0.2)
         return Consumer(pool=self.pool, schema=self.schema, js=self.js, spec=spec)
 
@@ -155,3 +161,53 @@ class TestDeadLetters:
         async with pool.acquire() as conn:
             row = await conn.fetchrow(f"SELECT attempts, dead FROM {schema}.consumer_failures")
         assert (row["attempts"], row["dead"]) == (3, True)
+
+
+class TestDecodingAtTheEdge:
+    async def test_an_event_that_does_not_match_its_contract_is_dead_lettered_and_never_handled(
+        self, pool: asyncpg.Pool, schema: str, js: JetStreamContext
+    ) -> None:
+        h = Harness(pool, schema, js)
+        await h.setup()
+        left: list[InterestGroupLeft] = []
+
+        async def on_left(_conn: asyncpg.Connection, event: InterestGroupLeft, _meta: EventMeta) -> None:
+            left.append(event)
+
+        bad_id, bad = envelope("p", 1, 1, data={"retiree_id": "not-a-uuid", "group": "1"})
+        await publish(js, bad)
+        mislabelled_id, mislabelled = envelope("m", 1, 3)  # a group-joined envelope on another type's subject
+        await publish(js, mislabelled, type_="InterestGroupLeft")
+        await publish(js, envelope("q", 1, 2)[1])
+        dlq = await js.pull_subscribe(subjects.dead_letter("test-consumer"), durable="dlq-decode",
+                                      stream="WANQING_DLQ")
+        consumer = Consumer(pool=pool, schema=schema, js=js, spec=ConsumerSpec(
+            name="test-consumer", routes=Routes.of({InterestGroupJoined: h.handler, InterestGroupLeft: on_left})))
+        stop = asyncio.Event()
+        task = asyncio.create_task(consumer.run(stop))
+        dead: list[Msg] = []
+        while len(dead) < 2:  # noqa: PLR2004 - the two bad messages
+            dead += await dlq.fetch(2 - len(dead), timeout=10)
+        await asyncio.sleep(0.5)
+        stop.set()
+        await task
+        assert await h.effects() == [2]  # only the good event reached a handler
+        assert left == []
+        reasons = {Envelope.model_validate_json(m.data).event_id: (m.headers or {})["Wanqing-Error"] for m in dead}
+        assert "does not match its contract" in reasons[bad_id]
+        assert "retiree_id" in reasons[bad_id]
+        assert "the subject names InterestGroupLeft, the envelope InterestGroupJoined" in reasons[mislabelled_id]
+
+    def test_a_consumer_is_subscribed_to_exactly_the_types_it_routes_on_their_owners_subjects(self) -> None:
+        async def on_left(_conn: asyncpg.Connection, _event: InterestGroupLeft, _meta: EventMeta) -> None:
+            return None
+
+        spec = ConsumerSpec(name="c", routes=Routes.of({InterestGroupLeft: on_left}))
+        assert spec.filter_subjects == ("wanqing.evt.*.profiles.InterestGroupLeft",)
+
+    def test_a_handler_routed_another_class_than_it_takes_is_refused_at_start(self) -> None:
+        async def on_left(_conn: asyncpg.Connection, _event: InterestGroupLeft, _meta: EventMeta) -> None:
+            return None
+
+        with pytest.raises(TypeError, match="takes InterestGroupLeft but is routed InterestGroupJoined"):
+            Routes.of({InterestGroupJoined: on_left})

@@ -15,8 +15,8 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 
 from backbone.chain import verify
-from backbone.commands import to_new_event
 from backbone.crypto import KeyErased, Keyring, UndecryptableValue, is_sealed, new_master_key, parse_master_key
+from backbone.recording import to_new_event
 from backbone.relay import Relay
 from contracts.base import Event
 from tests.backbone.helpers import make_store, meta

@@ -11,11 +11,15 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 
 from backbone.consumer import Consumer, ConsumerSpec
+from backbone.events import EventMeta, Routes
 from backbone.relay import CHECKPOINT, Relay
 from backbone.store import Checkpoint, EventStore
 from contracts import subjects
 from contracts.base import Envelope
+from contracts.profiles import InterestGroupJoined
 from tests.backbone.helpers import make_store, meta, new_event
+
+CONSUMED = "InterestGroupJoined"  # the type of events a test consumer reads back: a real profiles event
 
 
 class CrashAfterPublish(Exception):
@@ -27,10 +31,10 @@ class StoreThatDiesBeforeCheckpoint(EventStore):
         raise CrashAfterPublish
 
 
-async def fill(pool: asyncpg.Pool, store: EventStore, n: int, unit: str = "U0001") -> None:
+async def fill(pool: asyncpg.Pool, store: EventStore, n: int, unit: str = "U0001", type_: str = "Something") -> None:
     async with pool.acquire() as conn:
         for i in range(n):
-            await store.append(conn, f"s-{i % 7}", i // 7, [new_event(i, unit=unit)], meta())
+            await store.append(conn, f"s-{i % 7}", i // 7, [new_event(i, unit=unit, type_=type_)], meta())
 
 
 async def run_until(relay: Relay, stop: asyncio.Event, count: int) -> None:
@@ -67,7 +71,7 @@ class TestRelay:
         self, pool: asyncpg.Pool, schema: str, js: JetStreamContext, nc: Client, database_url: str
     ) -> None:
         store = await make_store(pool, schema)
-        await fill(pool, store, 30)
+        await fill(pool, store, 30, type_=CONSUMED)
         dying = Relay(dsn=database_url, store=StoreThatDiesBeforeCheckpoint(schema), service="profiles", nc=nc)
         with contextlib.suppress(CrashAfterPublish):
             await dying.run(asyncio.Event())
@@ -141,17 +145,17 @@ class TestRelay:
 async def fill_more(pool: asyncpg.Pool, store: EventStore) -> None:
     async with pool.acquire() as conn:
         for i in range(5):
-            await store.append(conn, f"late-{i}", 0, [new_event(100 + i)], meta())
+            await store.append(conn, f"late-{i}", 0, [new_event(100 + i, type_=CONSUMED)], meta())
 
 
 async def consume_all(pool: asyncpg.Pool, schema: str, js: JetStreamContext, expected: int) -> int:
     async with pool.acquire() as conn:
         await conn.execute(f"CREATE TABLE {schema}.effects (event_id uuid, n int)")
 
-    async def effect(conn: asyncpg.Connection, env: Envelope) -> None:
-        await conn.execute(f"INSERT INTO {schema}.effects VALUES ($1, $2)", env.event_id, env.data["n"])
+    async def effect(conn: asyncpg.Connection, event: InterestGroupJoined, meta: EventMeta) -> None:
+        await conn.execute(f"INSERT INTO {schema}.effects VALUES ($1, $2)", meta.event_id, int(event.group))
 
-    spec = ConsumerSpec(name="effects", filter_subjects=(subjects.ALL_EVENTS,), handler=effect)
+    spec = ConsumerSpec(name="effects", routes=Routes.of({InterestGroupJoined: effect}))
     consumer = Consumer(pool=pool, schema=schema, js=js, spec=spec)
     stop = asyncio.Event()
     task = asyncio.create_task(consumer.run(stop))

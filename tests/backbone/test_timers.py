@@ -7,13 +7,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
+from pydantic import BaseModel, ConfigDict
 
 from backbone import timers
 from backbone.clock import ManualClock, PlatformClock, advance_platform_time, set_platform_time
-from backbone.timers import Ticker
+from backbone.timers import Ticker, Timer
 from tests.backbone.helpers import make_store
 
 T0 = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(extra="allow")  # each test's own payload
 
 
 class TestTicker:
@@ -23,11 +28,12 @@ class TestTicker:
         await make_store(pool, schema)
         fired: list[tuple[str, dict[str, Any], datetime]] = []
 
-        async def on_due(_conn: asyncpg.Connection, timer_id: str, payload: dict[str, Any], now: datetime) -> None:
-            fired.append((timer_id, payload, now))
+        async def on_due(_conn: asyncpg.Connection, timer_id: str, payload: Payload, now: datetime) -> None:
+            fired.append((timer_id, payload.model_dump(), now))
 
         clock = ManualClock(T0)
-        ticker = Ticker(pool=pool, schema=schema, service="t", clock=clock, handlers={"visit_due": on_due})
+        ticker = Ticker(pool=pool, schema=schema, service="t", clock=clock,
+                        handlers={"visit_due": Timer(Payload, on_due)})
         async with pool.acquire() as conn:
             await timers.schedule(conn, schema, "task-1:due", "visit_due", T0 + timedelta(days=3), {"task": "1"})
         assert await ticker.fire_due() == 0
@@ -43,14 +49,14 @@ class TestTicker:
         await make_store(pool, schema)
         calls = 0
 
-        async def flaky(_conn: asyncpg.Connection, _id: str, _payload: dict[str, Any], _now: datetime) -> None:
+        async def flaky(_conn: asyncpg.Connection, _id: str, _payload: Payload, _now: datetime) -> None:
             nonlocal calls
             calls += 1
             if calls == 1:
                 raise asyncpg.PostgresError("transient")
 
         clock = ManualClock(T0)
-        ticker = Ticker(pool=pool, schema=schema, service="t", clock=clock, handlers={"k": flaky})
+        ticker = Ticker(pool=pool, schema=schema, service="t", clock=clock, handlers={"k": Timer(Payload, flaky)})
         async with pool.acquire() as conn:
             await timers.schedule(conn, schema, "x", "k", T0, {})
         with contextlib.suppress(asyncpg.PostgresError):
@@ -64,11 +70,11 @@ class TestTicker:
         await make_store(pool, schema)
         seen: list[str] = []
 
-        async def on_due(_conn: asyncpg.Connection, timer_id: str, _p: dict[str, Any], _now: datetime) -> None:
+        async def on_due(_conn: asyncpg.Connection, timer_id: str, _p: Payload, _now: datetime) -> None:
             seen.append(timer_id)
 
         clock = ManualClock(T0)
-        ticker = Ticker(pool=pool, schema=schema, service="t", clock=clock, handlers={"k": on_due})
+        ticker = Ticker(pool=pool, schema=schema, service="t", clock=clock, handlers={"k": Timer(Payload, on_due)})
         async with pool.acquire() as conn:
             await timers.schedule(conn, schema, "a", "k", T0 + timedelta(days=1), {})
             await timers.schedule(conn, schema, "a", "k", T0 + timedelta(days=5), {})

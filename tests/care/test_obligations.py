@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
+from backbone.events import EventMeta, decode
 from contracts.base import LOCAL_TZ, Actor, Envelope, Event, Role
 from contracts.care import TaskKind
 from contracts.profiles import (
@@ -23,8 +24,9 @@ from contracts.profiles import (
     Severity,
     retiree_stream,
 )
-from services.care.obligations import TaskSpec, end_of_day, for_event
-from services.care.policy import load_policy
+from services.care import obligations
+from services.care.obligations import TaskSpec, end_of_day
+from services.care.policy import Policy, load_policy
 
 POLICY = load_policy()
 NOW = datetime(2027, 3, 15, 9, tzinfo=LOCAL_TZ)
@@ -40,6 +42,13 @@ def envelope(event: Event, occurred_at: datetime = NOW, event_id: uuid.UUID | No
         recorded_at=occurred_at + timedelta(seconds=1), correlation_id=uuid.uuid4(), causation_id=None,
         actor=STAFF, data=event.model_dump(mode="json", exclude={"type", "schema_version"}),
     )
+
+
+def for_event(env: Envelope, policy: Policy) -> list[TaskSpec]:
+    """The envelope as care's consumer gets it: decoded into its model at the edge."""
+    event = decode(env, "profiles")
+    assert event is not None
+    return obligations.for_event(event, EventMeta.of(env), policy)
 
 
 def hospitalized(retiree_id: uuid.UUID = RID) -> MemberHospitalized:

@@ -82,9 +82,9 @@ class TestDoubleNinthCampaign:
     async def test_a_campaign_larger_than_one_chunk_opens_every_task(
         self, platform: RunningPlatform, database_url: str, monkeypatch: pytest.MonkeyPatch,
     ) -> None:
-        from services.care import task_board  # noqa: PLC0415
+        from services.care import tasks  # noqa: PLC0415
 
-        monkeypatch.setattr(task_board, "CHUNK", 2)  # 5 people: chunks of 2, 2, 1 through the fill timer
+        monkeypatch.setattr(tasks, "CHUNK", 2)  # 5 people: chunks of 2, 2, 1 through the fill timer
         await setup_units(platform)
         for year in range(1950, 1955):
             await retiree(platform, "U0001", date(year, 1, 1))

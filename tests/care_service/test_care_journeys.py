@@ -156,10 +156,14 @@ class TestOneTaskPerCause:
     async def test_a_redelivered_cause_never_opens_a_second_task(
         self, platform: RunningPlatform, database_url: str
     ) -> None:
-        from backbone.store import EventStore, Metadata  # noqa: PLC0415
-        from contracts.base import SYSTEM_ACTOR, Envelope  # noqa: PLC0415
-        from services.care import obligations, task_board  # noqa: PLC0415
+        from backbone.events import EventMeta, decode  # noqa: PLC0415
+        from backbone.recording import Recorder  # noqa: PLC0415
+        from backbone.store import EventStore  # noqa: PLC0415
+        from contracts.base import Envelope  # noqa: PLC0415
+        from services.care import obligations  # noqa: PLC0415
         from services.care.policy import load_policy  # noqa: PLC0415
+        from services.care.policy_book import PolicyBook  # noqa: PLC0415
+        from services.care.tasks import Tasks  # noqa: PLC0415
 
         await setup_units(platform)
         rid, _ = await hospitalised_retiree(platform, database_url)
@@ -167,9 +171,11 @@ class TestOneTaskPerCause:
         try:
             raw = await conn.fetchval("SELECT envelope FROM profiles.events WHERE type = 'MemberHospitalized'")
             env = Envelope.model_validate_json(raw)
-            specs = obligations.for_event(env, load_policy())
-            again = await task_board.open_tasks(conn, EventStore("care"), specs, load_policy(), T0,
-                                                Metadata(actor=SYSTEM_ACTOR, correlation_id=uuid.uuid4()))
+            event = decode(env, "profiles")
+            assert event is not None
+            specs = obligations.for_event(event, EventMeta.of(env), load_policy())
+            recorder = Recorder("care", EventStore("care"))
+            again = await Tasks(recorder, PolicyBook()).open(recorder.system(conn, T0), specs)
         finally:
             await conn.close()
         assert again == []

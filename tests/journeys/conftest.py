@@ -28,7 +28,7 @@ from nats.aio.client import Client
 
 from backbone.clock import advance_platform_time, set_platform_time
 from backbone.db import create_pool
-from contracts import subjects
+from contracts import registry, subjects
 from contracts.base import LOCAL_TZ, local_date
 from contracts.id_number import make_id_number
 
@@ -79,7 +79,7 @@ class UpPlatform:
     async def _until_answering(self, deadline: float) -> None:
         nc = await nats.connect(self.nats_url)
         try:
-            for service in ("profiles", "care", "ceremony", "notify"):
+            for service in registry.SERVICES:
                 while True:
                     try:
                         await nc.request(subjects.query(service, "__ping__"), b"{}", timeout=2)

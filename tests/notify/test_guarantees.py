@@ -11,8 +11,8 @@ import asyncpg
 
 from backbone.clock import set_platform_time
 from backbone.migrations import migrate_service
-from services.notify import app as notify_app
 from contracts.id_number import make_id_number
+from services.notify import app as notify_app
 from tests.notify.conftest import NotifyPlatform, notify_settings, seed_unit, wait_for_staff
 from tests.notify.peers import HttpPeer, SmtpPeer
 

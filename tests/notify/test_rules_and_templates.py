@@ -9,10 +9,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from contracts.base import Event
 from contracts.notify import ChannelName
 from services.notify.preview import PreviewError, preview
 from services.notify.quiet_hours import QuietHours, backoff, next_morning, not_before
-from services.notify.rules import RULES_FILE, UnknownRuleError, effective_channels, load_rules
+from services.notify.rules import EVENT_TYPES, RULES_FILE, UnknownRuleError, effective_channels, load_rules
 from services.notify.templates import TemplateError, Templates, message_context
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -21,25 +22,34 @@ SAMPLES = RULES_FILE.parent / "samples"
 RULE_IDS = [r.id for r in load_rules().rules]
 
 
+class SomethingElse(Event):
+    type: str = "SomethingElse"
+
+
+def event(type_: str, fields: dict[str, object]) -> Event:
+    """The typed event a rule is matched against; built unchecked, with just the fields a test gives."""
+    return EVENT_TYPES.get(type_, SomethingElse).model_construct(**fields)
+
+
 def at(hour: int, minute: int = 0, day: int = 10) -> datetime:
     return datetime(2026, 5, day, hour, minute, tzinfo=SHANGHAI)
 
 
 class TestRuleMatching:
     def test_an_event_type_triggers_its_rule(self) -> None:
-        assert [r.id for r in load_rules().matching("CareTaskAssigned", {})] == ["task_assigned"]
+        assert [r.id for r in load_rules().matching(event("CareTaskAssigned", {}))] == ["task_assigned"]
 
     def test_when_fields_select_between_rules_of_one_type(self) -> None:
         book = load_rules()
-        assert [r.id for r in book.matching("CareTaskEscalated", {"level": "district_office"})] == [
+        assert [r.id for r in book.matching(event("CareTaskEscalated", {"level": "district_office"}))] == [
             "escalation_district_office"]
-        assert [r.id for r in book.matching("CareTaskOpened", {"kind": "birthday_visit", "for_survivor": False})] == [
-            "birthday_greeting"]
+        birthday = event("CareTaskOpened", {"kind": "birthday_visit", "for_survivor": False})
+        assert [r.id for r in book.matching(birthday)] == ["birthday_greeting"]
 
     def test_a_survivor_task_greets_nobody_and_unknown_events_match_nothing(self) -> None:
         book = load_rules()
-        assert book.matching("CareTaskOpened", {"kind": "birthday_visit", "for_survivor": True}) == []
-        assert book.matching("SomethingElse", {}) == []
+        assert book.matching(event("CareTaskOpened", {"kind": "birthday_visit", "for_survivor": True})) == []
+        assert book.matching(event("SomethingElse", {})) == []
 
     def test_an_unknown_rule_id_names_the_known_ones(self) -> None:
         with pytest.raises(UnknownRuleError, match="task_assigned"):
@@ -96,7 +106,7 @@ class TestTemplates:
         rule = load_rules().get(rule_id)
         cause = json.loads((SAMPLES / f"{rule_id}.json").read_text(encoding="utf-8"))
         assert cause["type"] == rule.event
-        assert rule in load_rules().matching(cause["type"], cause["data"])
+        assert rule in load_rules().matching(event(cause["type"], cause["data"]))
         rendered = Templates(SHANGHAI).render(rule.template, message_context(
             cause, recipient_name="张伟", unit_name="区教育局"))
         assert rendered.subject

@@ -13,6 +13,7 @@ import pytest
 
 from contracts.base import Actor, Command, Event, Role
 from contracts.errors import DomainError, ErrorCode
+from contracts.id_number import check_digit, make_id_number
 from contracts.profiles import (
     ApproveRetirement,
     AssignPartyBranch,
@@ -68,7 +69,6 @@ from contracts.profiles import (
     UpdateProfile,
     Willingness,
 )
-from contracts.id_number import check_digit, make_id_number
 from services.profiles.retiree import Facts, Retiree, decide, evolve
 
 NOW = datetime(2027, 3, 15, 9, tzinfo=UTC)

@@ -31,8 +31,7 @@ from backbone import logs
 from backbone.clock import set_platform_time
 from backbone.settings import Settings
 from contracts.base import LOCAL_TZ
-from contracts.care import TASK_KIND_ZH, TaskKind
-from services.care.profiles_feed import HARDSHIP_NAMESPACE
+from contracts.care import TASK_KIND_ZH, TaskKind, hardship_case_id
 from wanqing import state
 from wanqing.demo import scenario
 from wanqing.demo.bus import Bus, RefusedError, gather_all
@@ -207,18 +206,18 @@ class Simulation:
                                     happened_on=(self.today - timedelta(days=1)).isoformat())
                 self.say(f"  {_zh(self.today)} {self.who(r.unit)}：{r.name} 家庭重大变故（{x['description']}）")
             case "death":
-                r = x["r"]
+                dead = x["r"]
                 if x["survivor"]:
-                    await self.profiles("RecordSurvivor", r, survivor_name=r.name[0] + "秀兰" if r.sex == "male"
-                                        else r.name[0] + "建国", relation="配偶")
-                await self.profiles("RecordDeath", r, died_on=(self.today - timedelta(days=1)).isoformat())
-                self.say(f"  {_zh(self.today)} {self.who(r.unit)}：{r.name} 去世，待办关怀自动撤销，安排丧事慰问 "
+                    await self.profiles("RecordSurvivor", dead, survivor_name=dead.name[0] + "秀兰"
+                                        if dead.sex == "male" else dead.name[0] + "建国", relation="配偶")
+                await self.profiles("RecordDeath", dead, died_on=(self.today - timedelta(days=1)).isoformat())
+                self.say(f"  {_zh(self.today)} {self.who(dead.unit)}：{dead.name} 去世，待办关怀自动撤销，安排丧事慰问 "
                          f"(death: open care cancelled, bereavement visit owed)")
             case "hardship":
                 r = x["r"]
                 reply = await self.profiles("ReportHardship", r, description=x["description"],
                                             amount_requested=x["amount"])
-                self.cases[str(r.retiree_id)] = str(uuid.uuid5(HARDSHIP_NAMESPACE, reply["event_ids"][0]))
+                self.cases[str(r.retiree_id)] = str(hardship_case_id(uuid.UUID(reply["event_ids"][0])))
                 self.say(f"  {_zh(self.today)} {self.who(r.unit)}：{r.name} 困难帮扶申请 {x['amount']} 元 "
                          f"(hardship reported → assistance case)")
             case "assess":
@@ -327,6 +326,7 @@ class Simulation:
             "count(*) FILTER (WHERE status = 'open' AND overdue) AS overdue, "
             "count(*) FILTER (WHERE escalation IS NOT NULL) AS escalated, "
             "count(*) FILTER (WHERE status = 'cancelled') AS cancelled FROM care.tasks")
+        assert row is not None  # an aggregate always returns its one row
         return dict(row)
 
 

@@ -11,7 +11,7 @@ import pytest
 from openpyxl import Workbook
 
 from contracts.id_number import check_digit, make_id_number
-from services.profiles.spreadsheet import (
+from wanqing.roster import (
     Problem,
     RetireeRecord,
     Roster,

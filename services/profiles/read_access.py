@@ -1,0 +1,34 @@
+"""Who read whose sensitive data (查阅记录): every opening of sealed plaintext is written here, and listed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from backbone.db import Connection, row_to_json
+from contracts.base import Actor, Role
+from contracts.errors import forbidden
+from contracts.profiles import ListReadAccess
+
+
+async def record_access(  # noqa: PLR0913
+    conn: Connection, actor: Actor, retiree_id: UUID | None, fields: list[str], purpose: str | None,
+    *, success: bool, detail: str | None = None,
+) -> None:
+    await conn.execute(
+        "INSERT INTO profiles.read_access (user_id, role, actor_unit, retiree_id, fields, purpose, success, detail) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        actor.user, actor.role.value, actor.unit, retiree_id, fields, purpose, success, detail,
+    )
+
+
+async def list_read_access(conn: Connection, q: ListReadAccess, _now: datetime) -> list[Any]:
+    if q.actor.role is not Role.DISTRICT_OFFICE:
+        raise forbidden("only the district office may list read-access records")
+    rows = await conn.fetch(
+        "SELECT * FROM profiles.read_access WHERE ($1::uuid IS NULL OR retiree_id = $1) "
+        "AND ($2::text IS NULL OR user_id = $2) ORDER BY access_id DESC LIMIT $3",
+        q.retiree_id, q.user, q.limit,
+    )
+    return [row_to_json(r) for r in rows]

@@ -24,29 +24,31 @@ from contracts.base import Accepted, Event, system_actor
 StreamBatch = tuple[str, int, Sequence[Event], str]
 
 
-async def seal(conn: Connection, keyring: Keyring | None, event: Event) -> Event:
-    """The event as it is stored and published: each SENSITIVE field sealed with its person's key."""
-    if not event.SENSITIVE:
-        return event
-    if keyring is None or event.PERSON_FIELD is None:
-        msg = f"{event.type} has sensitive fields but no keyring/person to seal them"
-        raise RuntimeError(msg)
-    person = str(getattr(event, event.PERSON_FIELD))
-    plain = event.model_dump(mode="json", include=set(event.SENSITIVE))
-    sealed = {name: await keyring.seal(conn, person, name, json.dumps(value, ensure_ascii=False))
-              for name, value in plain.items() if value is not None}
-    return event.model_copy(update=sealed)
+ENVELOPE_FIELDS = {"type", "schema_version"}  # carried by the envelope, not in its data
 
 
-def new_event(sealed: Event, unit: str, occurred_at: datetime) -> NewEvent:
-    return NewEvent(type=sealed.type, data=sealed.model_dump(mode="json", exclude={"type", "schema_version"}),
-                    unit=unit, occurred_at=occurred_at, schema_version=sealed.schema_version)
+async def seal(conn: Connection, keyring: Keyring | None, event: Event, unit: str, occurred_at: datetime,
+               ) -> tuple[Event, NewEvent]:
+    """The event as it is stored and published (each SENSITIVE field sealed with its person's key): as the model
+    projections get, and as the row the store appends. The event is dumped once.
+    """
+    data = event.model_dump(mode="json", exclude=ENVELOPE_FIELDS)
+    if event.SENSITIVE:
+        if keyring is None or event.PERSON_FIELD is None:
+            msg = f"{event.type} has sensitive fields but no keyring/person to seal them"
+            raise RuntimeError(msg)
+        person = str(data[event.PERSON_FIELD])
+        sealed = {name: await keyring.seal(conn, person, name, json.dumps(data[name], ensure_ascii=False))
+                  for name in event.SENSITIVE if data.get(name) is not None}
+        data.update(sealed)
+        event = event.model_copy(update=sealed)
+    return event, NewEvent(type=event.type, data=data, unit=unit, occurred_at=occurred_at,
+                           schema_version=event.schema_version)
 
 
-async def to_new_event(
-    conn: Connection, keyring: Keyring | None, event: Event, unit: str, occurred_at: datetime
-) -> NewEvent:
-    return new_event(await seal(conn, keyring, event), unit, occurred_at)
+async def to_new_event(conn: Connection, keyring: Keyring | None, event: Event, unit: str, occurred_at: datetime,
+                       ) -> NewEvent:
+    return (await seal(conn, keyring, event, unit, occurred_at))[1]
 
 
 @dataclass
@@ -96,8 +98,7 @@ class CommandContext:
 
     async def record(self, stream_id: str, expected_version: int, events: Sequence[Event], unit: str) -> Accepted:
         """Seal, append to one stream with the expected version, project; the reply names what was recorded."""
-        sealed = [await seal(self.conn, self.keyring, ev) for ev in events]
-        pending = [new_event(s, unit, self.now) for s in sealed]
+        sealed, pending = _split([await seal(self.conn, self.keyring, ev, unit, self.now) for ev in events])
         recorded = await self.store.append(self.conn, stream_id, expected_version, pending, self.meta) \
             if pending else []
         self.recorded.extend(recorded)
@@ -111,9 +112,13 @@ class CommandContext:
         every stream, then the second..., so each stream keeps its order and a run of one class can be
         projected in bulk. Events of different streams must not depend on each other's projection.
         """
-        items = [(stream, expected, [await seal(self.conn, self.keyring, ev) for ev in events], unit)
-                 for stream, expected, events, unit in batch if events]
-        pending = [[new_event(s, unit, self.now) for s in sealed] for _stream, _v, sealed, unit in items]
+        items: list[tuple[str, int, list[Event], str]] = []
+        pending: list[list[NewEvent]] = []
+        for stream, expected, events, unit in batch:
+            if events:
+                sealed, news = _split([await seal(self.conn, self.keyring, ev, unit, self.now) for ev in events])
+                items.append((stream, expected, sealed, unit))
+                pending.append(news)
         if not items:
             return []
         recorded = await self.store.append_batch(
@@ -134,3 +139,7 @@ class CommandContext:
                          unit=new.unit, occurred_at=new.occurred_at, recorded_at=recorded.recorded_at,
                          correlation_id=self.meta.correlation_id, causation_id=self.meta.causation_id,
                          actor=self.meta.actor)
+
+
+def _split(pairs: list[tuple[Event, NewEvent]]) -> tuple[list[Event], list[NewEvent]]:
+    return [e for e, _ in pairs], [n for _, n in pairs]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
+from datetime import UTC, datetime
 
 import asyncpg
 import pytest
@@ -204,3 +205,25 @@ class TestHashChain:
 def test_store_quotes_schema_names() -> None:
     with pytest.raises(ValueError, match="invalid schema"):
         EventStore("x; DROP TABLE y")
+
+
+class TestSystemDecisions:
+    async def test_a_decision_the_service_makes_itself_is_the_services_caused_by_its_trigger(
+        self, pool: asyncpg.Pool, schema: str
+    ) -> None:
+        from backbone.events import EventMeta  # noqa: PLC0415
+        from backbone.recording import Recorder  # noqa: PLC0415
+        from contracts.profiles import InterestGroupJoined  # noqa: PLC0415
+
+        store = await make_store(pool, schema)
+        recorder = Recorder(service="care", store=store)
+        now = datetime.now(UTC)
+        cause = EventMeta(event_id=uuid.uuid4(), stream_id="retiree-x", version=3, unit="U0001", occurred_at=now,
+                          recorded_at=now, correlation_id=uuid.uuid4(), causation_id=None, actor=meta().actor)
+        async with pool.acquire() as conn:
+            ctx = recorder.system(conn, now, cause=cause)
+            reply = await ctx.record("s-1", 0, [InterestGroupJoined(retiree_id=uuid.uuid4(), group="x")], unit="U0001")
+            [env] = await store.load(conn, "s-1")
+        assert reply.event_ids == (env.event_id,)
+        assert (env.actor.user, env.actor.role.value) == ("care", "system")
+        assert (env.correlation_id, env.causation_id) == (cause.correlation_id, cause.event_id)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from functools import reduce
+from uuid import uuid4
 
 import pytest
 
 from contracts.base import Actor, Event, Role
 from contracts.ceremony import (
     AnnounceDecision,
+    CeremonyCaseOpened,
     CeremonyHeld,
     CeremonyMode,
     CeremonyOverdue,
@@ -31,7 +34,8 @@ from contracts.ceremony import (
     SetCeremonyMode,
 )
 from contracts.errors import DomainError, ErrorCode
-from services.ceremony import batch, case, unit_mode
+from contracts.profiles import RetireeCategory, RetirementApproved
+from services.ceremony import batch, case, opening, unit_mode
 from services.ceremony.batch import Batch
 from services.ceremony.case import Case, Document, Facts
 from services.ceremony.policy import DEFAULT_POLICY, add_months
@@ -234,3 +238,37 @@ class TestBatchAndMode:
         command = SetCeremonyMode(command_id=uuid.uuid4(), actor=STAFF, unit="U0007", mode=CeremonyMode.INDIVIDUAL)
         with pytest.raises(DomainError):
             unit_mode.decide(command)
+
+
+class TestOpeningACase:
+    """On RetirementApproved (opening.decide_open): the unit's mode decides the promise."""
+
+    def approval(self, approved_on: date = date(2027, 3, 1)) -> RetirementApproved:
+        return RetirementApproved(retiree_id=uuid4(), unit="U0001", document_number="区人社〔2027〕1号",
+                                  approved_on=approved_on, retirement_date=approved_on, category=RetireeCategory.CADRE)
+
+    def test_an_individual_ceremony_is_due_a_month_after_the_approval_and_no_batch_is_touched(self) -> None:
+        case_events, batch_events = opening.decide_open(Case(), self.approval(), CeremonyMode.INDIVIDUAL, Batch(),
+                                                        DEFAULT_POLICY)
+        assert batch_events == []
+        opened = case_events[0]
+        assert isinstance(opened, CeremonyCaseOpened)
+        assert (opened.ceremony_due_on, opened.batch_id) == (date(2027, 4, 1), None)
+
+    def test_in_batch_mode_the_first_approval_of_a_half_year_opens_its_batch(self) -> None:
+        approval = self.approval(date(2027, 8, 9))
+        case_events, batch_events = opening.decide_open(Case(), approval, CeremonyMode.HALF_YEAR_BATCH, Batch(),
+                                                        DEFAULT_POLICY)
+        assert [type(e).__name__ for e in batch_events] == ["BatchOpened", "RetireeAddedToBatch"]
+        opened = case_events[0]
+        assert isinstance(opened, CeremonyCaseOpened)
+        assert (opened.batch_id, opened.ceremony_due_on) == ("U0001-2027H2", date(2027, 12, 31))
+
+    def test_a_case_already_open_is_not_opened_again(self) -> None:
+        approval = self.approval()
+        case_events, _ = opening.decide_open(Case(), approval, CeremonyMode.INDIVIDUAL, Batch(), DEFAULT_POLICY)
+        state = reduce(case.evolve, case_events, Case())
+        assert opening.decide_open(state, approval, CeremonyMode.INDIVIDUAL, Batch(), DEFAULT_POLICY) == ([], [])
+
+    def test_a_certificate_number_is_the_unit_the_year_and_a_four_digit_sequence(self) -> None:
+        assert case.certificate_number("U0002", 2027, 1) == "U0002-2027-0001"

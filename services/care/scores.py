@@ -48,11 +48,20 @@ def _pct(part: int | None, whole: int | None) -> float | None:
     return round(100.0 * (part or 0) / whole, 1) if whole else None
 
 
+# The first day of a contact period label made by calendar.contact_period (2027Q1, 2027-03, 2027M01+2).
+PERIOD_START = """(CASE
+    WHEN period ~ '^[0-9]{4}Q[1-4]$' THEN make_date(left(period, 4)::int, substr(period, 6, 1)::int * 3 - 2, 1)
+    WHEN period ~ '^[0-9]{4}-[0-9]{2}$' THEN make_date(left(period, 4)::int, substr(period, 6, 2)::int, 1)
+    WHEN period ~ '^[0-9]{4}M[0-9]{2}[+]' THEN make_date(left(period, 4)::int, substr(period, 6, 2)::int, 1)
+    END::timestamp AT TIME ZONE 'Asia/Shanghai')"""
+
+# Every rate counts obligations met by their completion event within their own period or due time; a task of
+# another kind, or one done too late (or dated before its period), never fills a rate.
 QUERIES: dict[str, str] = {
-    # Of the retirements approved in the period, both talks done on or before the approval date.
+    # Of the retirements approved in the period, both talks (the two kinds) done on or before the approval date.
     "talks": """
         SELECT f.unit, count(*) AS whole, count(*) FILTER (WHERE (
-            SELECT count(*) FROM care.tasks t WHERE t.retiree_id = f.retiree_id AND t.status = 'done'
+            SELECT count(DISTINCT t.kind) FROM care.tasks t WHERE t.retiree_id = f.retiree_id AND t.status = 'done'
               AND t.kind IN ('talk_org_with_head', 'talk_head_with_retiree')
               AND (t.done_at AT TIME ZONE 'Asia/Shanghai')::date <= f.approved_on) = 2) AS part
         FROM care.retiree_facts f WHERE f.approved_on >= $1::date AND f.approved_on < $2::date GROUP BY f.unit""",
@@ -63,17 +72,22 @@ QUERIES: dict[str, str] = {
                    FILTER (WHERE status = 'done') AS median_hours
         FROM care.tasks WHERE kind = 'hospital_visit' AND status <> 'cancelled'
           AND opened_at >= $1 AND opened_at < $2 GROUP BY unit""",
+    # Festival visits of the campaigns due in the period, done by the campaign's due date.
     "festival": """
-        SELECT t.unit, count(*) AS whole, count(*) FILTER (WHERE t.status = 'done') AS part
+        SELECT t.unit, count(*) AS whole, count(*) FILTER (WHERE t.status = 'done' AND t.on_time) AS part
         FROM care.tasks t JOIN care.campaigns c ON c.campaign_id = t.campaign_id
         WHERE t.status <> 'cancelled' AND c.due_on >= $1::date AND c.due_on < $2::date GROUP BY t.unit""",
-    "contacted": """
-        SELECT f.unit, count(*) AS whole, count(*) FILTER (WHERE EXISTS (
-            SELECT 1 FROM care.tasks t WHERE t.retiree_id = f.retiree_id AND t.status = 'done'
-              AND NOT t.for_survivor AND t.done_at >= $1 AND t.done_at < $2)) AS part
-        FROM care.retiree_facts f WHERE f.status = 'retired' AND NOT f.erased GROUP BY f.unit""",
+    # The regular-contact obligations whose contact period ends in the period, met within that contact period.
+    "contacted": f"""
+        SELECT unit, count(*) AS whole,
+               count(*) FILTER (WHERE status = 'done' AND done_at <= due_at AND done_at >= period_start) AS part
+        FROM (SELECT *, {PERIOD_START} AS period_start FROM care.tasks
+              WHERE kind = 'regular_contact' AND status <> 'cancelled' AND NOT for_survivor
+                AND due_at >= $1 AND due_at < $2) c GROUP BY unit""",
+    # The yearly exams of the years the period touches, done within their year.
     "exams": """
-        SELECT unit, count(*) AS whole, count(*) FILTER (WHERE status = 'done') AS part
+        SELECT unit, count(*) AS whole, count(*) FILTER (WHERE status = 'done' AND on_time
+               AND (done_at AT TIME ZONE 'Asia/Shanghai')::date >= make_date(period::int, 1, 1)) AS part
         FROM care.tasks WHERE kind = 'health_exam' AND status <> 'cancelled' AND period = ANY($4::text[])
           AND $1::timestamptz IS NOT NULL AND $2::timestamptz IS NOT NULL AND $3::timestamptz IS NOT NULL
         GROUP BY unit""",

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import asyncpg
 import pytest
 
+from contracts.base import LOCAL_TZ
 from tests.care_service.conftest import T0
-from tests.care_service.district import clerk, ok, retiree, setup_units
+from tests.care_service.district import advance, clerk, ok, retiree, setup_units, wait_for_tasks
 from tests.services_harness import RunningPlatform
 
 
@@ -135,6 +136,15 @@ async def _deceased(database_url: str, rid: uuid.UUID) -> bool:
         await conn.close()
 
 
+async def contact_tasks(database_url: str, unit: str, at_least: int) -> bool:
+    conn = await asyncpg.connect(database_url)
+    try:
+        n = await conn.fetchval("SELECT count(*) FROM care.tasks WHERE unit = $1 AND kind = 'regular_contact'", unit)
+    finally:
+        await conn.close()
+    return int(n) >= at_least
+
+
 class TestScores:
     async def test_scores_on_a_known_small_history(self, platform: RunningPlatform, database_url: str) -> None:
         await setup_units(platform)
@@ -168,14 +178,72 @@ class TestScores:
             await advance_platform_time(conn, timedelta(days=5))
         finally:
             await conn.close()
+        await platform.eventually(lambda: contact_tasks(database_url, "U0001", 2))  # the sweep opened March's
         reply = await ok(await platform.query("care", "GetUnitScores", {"period": "2027Q1"}))
         units = {u["unit"]: u for u in reply["data"]["units"]}
         u1 = units["U0001"]
         assert u1["hospital_visits_on_time_pct"] == 50.0  # noqa: PLR2004
         assert u1["median_hours_to_hospital_visit"] == 24.0  # noqa: PLR2004
-        assert u1["contacted_pct"] == 50.0  # noqa: PLR2004 - one of two living retirees had a completed visit
+        # Both owe March's contact (in hospital: monthly) and nobody was contacted: a hospital visit is not one.
+        assert u1["contacted_pct"] == 0.0
         assert u1["overdue_open_tasks"] >= 1
         assert units["U0002"]["hospital_visits_on_time_pct"] is None  # nothing owed: no score, not 0
         assert reply["data"]["district"]["hospital_visits_on_time_pct"] == 50.0  # noqa: PLR2004
         own = await ok(await platform.query("care", "GetUnitScores", {"period": "2027Q1", "actor": clerk("U0002")}))
         assert [u["unit"] for u in own["data"]["units"]] == ["U0002"]
+
+
+class TestScoresCountObligationsMet:
+    """A score falls when the work was not done: only a completion of the obligation itself, in its own period
+    (or by its due date), fills a rate.
+    """
+
+    async def test_contact_coverage_counts_contacts_made_in_their_period_not_other_tasks(
+        self, platform: RunningPlatform, database_url: str,
+    ) -> None:
+        await setup_units(platform)
+        r1 = await retiree(platform, "U0001", date(1955, 5, 5))
+        r2 = await retiree(platform, "U0001", date(1956, 6, 6))
+        await settle(platform, database_url, 2)
+        await advance(database_url, timedelta(days=1))  # the sweep opens 2027Q1's contacts for both
+        contact = {rid: await wait_for_tasks(platform, database_url, rid, "regular_contact") for rid in (r1, r2)}
+        cid = uuid.uuid4()
+        await ok(await platform.send("care", "LaunchCampaign", {
+            "campaign_id": str(cid), "festival": "custom", "title": "走访", "year": 2027, "due_on": "2027-03-20",
+            "scope": {"units": ["U0001"]}}))
+        visit = await wait_for_tasks(platform, database_url, r1, "festival_visit")
+
+        async def contacted() -> float | None:
+            reply = await ok(await platform.query("care", "GetUnitScores", {"period": "2027Q1", "unit": "U0001"}))
+            value: float | None = reply["data"]["units"][0]["contacted_pct"]
+            return value
+
+        async def complete(task: asyncpg.Record, done_at: datetime, form: str = "phone") -> None:
+            await ok(await platform.send("care", "CompleteTask", {
+                "task_id": str(task["task_id"]), "done_at": done_at.isoformat(), "done_by": ["clerk-U0001"],
+                "form": form, "actor": clerk("U0001")}))
+
+        assert await contacted() == 0.0  # two contacts owed, none made
+        await complete(visit, T0, form="home")
+        assert await contacted() == 0.0  # a festival visit is not the quarter's contact
+        await complete(contact[r2], T0)
+        assert await contacted() == 50.0  # noqa: PLR2004
+        await complete(contact[r1], datetime(2026, 12, 20, 10, tzinfo=LOCAL_TZ))  # dated before its quarter began
+        assert await contacted() == 50.0  # noqa: PLR2004
+
+    async def test_a_festival_visit_after_the_campaigns_due_date_does_not_cover_it(
+        self, platform: RunningPlatform, database_url: str,
+    ) -> None:
+        await setup_units(platform)
+        rid = await retiree(platform, "U0001", date(1955, 5, 5))
+        await settle(platform, database_url, 1)
+        await ok(await platform.send("care", "LaunchCampaign", {
+            "campaign_id": str(uuid.uuid4()), "festival": "custom", "title": "走访", "year": 2027,
+            "due_on": "2027-03-02", "scope": {"units": ["U0001"]}}))
+        visit = await wait_for_tasks(platform, database_url, rid, "festival_visit")
+        await advance(database_url, timedelta(days=5))
+        await ok(await platform.send("care", "CompleteTask", {
+            "task_id": str(visit["task_id"]), "done_at": (T0 + timedelta(days=4)).isoformat(),
+            "done_by": ["clerk-U0001"], "form": "home", "actor": clerk("U0001")}))
+        reply = await ok(await platform.query("care", "GetUnitScores", {"period": "2027Q1", "unit": "U0001"}))
+        assert reply["data"]["units"][0]["festival_coverage_pct"] == 0.0

@@ -1,8 +1,11 @@
-"""The morning digest: each unit's staff get one message listing overdue and due-today care tasks.
+"""The morning digest: each unit's staff get one message listing the open care tasks they must know of today:
+overdue, due today, due tomorrow, and opened since the last digest.
 
 A daily `notify.digest` timer (armed by the migration, then re-armed for the next morning each time it fires)
 builds it from notify's projection of open care tasks. In units with digest mode on (the default), the per-task
-due-soon and overdue reminders are not sent separately: the digest carries them (planning.folded_into_digest).
+due-soon and overdue reminders are not sent separately: the digest carries them (planning.folded_into_digest),
+so it must list what they would have said — a task due tomorrow included — or the assignee hears nothing
+before the day it is due.
 """
 
 from __future__ import annotations
@@ -53,15 +56,29 @@ class Morning(BaseModel):
 class DigestContent:
     overdue: list[dict[str, Any]]
     due_today: list[dict[str, Any]]
+    due_tomorrow: list[dict[str, Any]]
+    new: list[dict[str, Any]]  # opened since the last digest and due later than tomorrow
 
 
-def compose(tasks: Sequence[asyncpg.Record], day_start: datetime) -> DigestContent | None:
-    """What a unit's digest lists: its open tasks already overdue, and those due today; None if none."""
-    if not tasks:
+def compose(tasks: Sequence[asyncpg.Record | dict[str, Any]], day_start: datetime, since: datetime,
+            ) -> DigestContent | None:
+    """What a unit's digest lists, each open task once: overdue (flagged, or due before today), due today, due
+    tomorrow, and the tasks opened since `since` (the last digest) that are due later; None if none of these.
+    """
+    tomorrow, after = day_start + timedelta(days=1), day_start + timedelta(days=2)
+    content = DigestContent([], [], [], [])
+    for t in tasks:
+        if t["overdue"] or t["due_at"] < day_start:
+            content.overdue.append(row_to_json(t))
+        elif t["due_at"] < tomorrow:
+            content.due_today.append(row_to_json(t))
+        elif t["due_at"] < after:
+            content.due_tomorrow.append(row_to_json(t))
+        elif t["opened_at"] is not None and t["opened_at"] >= since:
+            content.new.append(row_to_json(t))
+    if not (content.overdue or content.due_today or content.due_tomorrow or content.new):
         return None
-    late = [bool(t["overdue"] or t["due_at"] < day_start) for t in tasks]
-    return DigestContent(overdue=[row_to_json(t) for t, is_late in zip(tasks, late, strict=True) if is_late],
-                         due_today=[row_to_json(t) for t, is_late in zip(tasks, late, strict=True) if not is_late])
+    return content
 
 
 def decide_set_digest_mode(cmd: SetDigestMode) -> list[Event]:
@@ -95,10 +112,12 @@ class Digest:
     async def send_all(self, conn: Connection, now: datetime) -> int:
         local = now.astimezone(self._s.tz)
         day_start = datetime.combine(local.date(), datetime.min.time(), tzinfo=self._s.tz)
+        since = now - timedelta(days=1)  # the previous morning's digest
         units = await conn.fetch("SELECT code FROM notify.units WHERE digest_mode ORDER BY code")
         sent = 0
         for unit in units:
-            content = compose(await open_tasks.due_by(conn, unit["code"], day_start + timedelta(days=1)), day_start)
+            tasks = await open_tasks.for_digest(conn, unit["code"], day_start + timedelta(days=2), since)
+            content = compose(tasks, day_start, since)
             if content is not None:
                 sent += await self._send_unit(conn, unit["code"], content, day_start, now)
         return sent
@@ -110,7 +129,8 @@ class Digest:
         planned = Planned(
             cause_event_id=cause, correlation_id=cause, rule=DIGEST_RULE, template=DIGEST_TEMPLATE, urgent=False,
             unit=unit, context={"type": "DailyDigest", "unit": unit, "occurred_at": now.isoformat(), "data": {},
-                                "extra": {"today": day, "overdue": content.overdue, "due_today": content.due_today}},
+                                "extra": {"today": day, "overdue": content.overdue, "due_today": content.due_today,
+                                          "due_tomorrow": content.due_tomorrow, "new": content.new}},
         )
         created = 0
         for user in await unit_staff(conn, [unit]):

@@ -21,11 +21,12 @@ from contracts.care import (
 )
 
 
-async def task_opened(conn: Connection, event: CareTaskOpened, _meta: EventMeta) -> None:
+async def task_opened(conn: Connection, event: CareTaskOpened, meta: EventMeta) -> None:
     await conn.execute(
-        "INSERT INTO notify.care_tasks (task_id, unit, retiree_id, kind, due_at) VALUES ($1, $2, $3, $4, $5) "
-        "ON CONFLICT (task_id) DO NOTHING",
-        event.task_id, event.unit, event.retiree_id, event.kind.value, event.due_at,
+        "INSERT INTO notify.care_tasks (task_id, unit, retiree_id, kind, due_at, assignee, opened_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (task_id) DO NOTHING",
+        event.task_id, event.unit, event.retiree_id, event.kind.value, event.due_at, event.assignee,
+        meta.occurred_at,
     )
 
 
@@ -65,8 +66,12 @@ PROJECTION = Routes.of({
 })
 
 
-async def due_by(conn: Connection, unit: str, before: datetime) -> list[asyncpg.Record]:
-    """A unit's open tasks due before `before`, soonest first."""
+async def for_digest(conn: Connection, unit: str, due_before: datetime, opened_since: datetime,
+                     ) -> list[asyncpg.Record]:
+    """A unit's open tasks due before `due_before` or opened since `opened_since`, soonest due first, each with
+    its assignee's name where notify knows the staff member."""
     return await conn.fetch(
-        "SELECT task_id, kind, assignee, due_at, overdue FROM notify.care_tasks "
-        "WHERE unit = $1 AND NOT closed AND due_at < $2 ORDER BY due_at", unit, before)
+        "SELECT t.task_id, t.kind, t.assignee, s.name AS assignee_name, t.due_at, t.overdue, t.opened_at "
+        "FROM notify.care_tasks t LEFT JOIN notify.staff s ON s.user_id = t.assignee "
+        "WHERE t.unit = $1 AND NOT t.closed AND (t.due_at < $2 OR t.opened_at >= $3) ORDER BY t.due_at, t.task_id",
+        unit, due_before, opened_since)

@@ -74,7 +74,9 @@ class Rule(BaseModel):
         return self
 
     def applies_to(self, event: Event) -> bool:
-        return type(event) is self.model and all(getattr(event, k) == v for k, v in self.when.items())
+        """Same type, and every `when` field equal to the event's (a list in `when` means one of its values)."""
+        return type(event) is self.model and all(
+            getattr(event, k) in v if isinstance(v, list) else getattr(event, k) == v for k, v in self.when.items())
 
 
 class UnknownRuleError(LookupError):

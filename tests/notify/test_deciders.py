@@ -79,14 +79,26 @@ class TestPreferencesAndDigestMode:
 
 
 class TestWhatADigestLists:
-    def test_overdue_and_due_today_apart_and_nothing_when_nothing_is_due(self) -> None:
-        day_start = datetime(2027, 3, 15, tzinfo=SHANGHAI)
-        late = {"task_id": "a", "kind": "hospital_visit", "assignee": "clerk", "overdue": False,
-                "due_at": day_start - timedelta(hours=1)}
-        flagged = {**late, "task_id": "b", "overdue": True, "due_at": day_start + timedelta(hours=3)}
-        today = {**late, "task_id": "c", "due_at": day_start + timedelta(hours=20)}
-        content = digest.compose([late, flagged, today], day_start)  # type: ignore[list-item]
+    DAY = datetime(2027, 3, 15, tzinfo=SHANGHAI)
+    SINCE = DAY - timedelta(hours=16)  # yesterday's digest at 08:00
+
+    def task(self, task_id: str, due_in_hours: float, *, overdue: bool = False,
+             opened_hours_ago: float = 100) -> dict[str, object]:
+        return {"task_id": task_id, "kind": "hospital_visit", "assignee": "clerk", "overdue": overdue,
+                "due_at": self.DAY + timedelta(hours=due_in_hours),
+                "opened_at": self.DAY - timedelta(hours=opened_hours_ago)}
+
+    def test_each_open_task_once_under_overdue_today_tomorrow_or_new(self) -> None:
+        tasks = [self.task("late", -1), self.task("flagged", 3, overdue=True), self.task("today", 20),
+                 self.task("tomorrow", 30), self.task("new", 70, opened_hours_ago=10),
+                 self.task("known", 70, opened_hours_ago=30)]
+        content = digest.compose(tasks, self.DAY, self.SINCE)
         assert content is not None
-        assert [t["task_id"] for t in content.overdue] == ["a", "b"]
-        assert [t["task_id"] for t in content.due_today] == ["c"]
-        assert digest.compose([], day_start) is None
+        assert [t["task_id"] for t in content.overdue] == ["late", "flagged"]
+        assert [t["task_id"] for t in content.due_today] == ["today"]
+        assert [t["task_id"] for t in content.due_tomorrow] == ["tomorrow"]
+        assert [t["task_id"] for t in content.new] == ["new"]  # "known" was in yesterday's digest already
+
+    def test_nothing_to_say_sends_nothing(self) -> None:
+        assert digest.compose([], self.DAY, self.SINCE) is None
+        assert digest.compose([self.task("known", 70, opened_hours_ago=30)], self.DAY, self.SINCE) is None

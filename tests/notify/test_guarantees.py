@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import date, datetime, time, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -149,3 +150,55 @@ class TestTime:
         assert digest["subject"] == "每日关怀任务汇总（2026年5月10日）"
         assert "已逾期（1项）" in digest["body"]
         assert "今日到期（1项）" in digest["body"]
+
+
+class TestAssigneesHearInTime:
+    """A 72-hour hospital visit in the default digest mode: the assignee is told when it opens (inbox at once,
+    the next digest) and the morning before it is due, and every digest names them.
+    """
+
+    async def test_the_assignee_is_told_at_opening_in_the_next_digest_and_the_day_before(
+        self, platform: NotifyPlatform, smtp: SmtpPeer, sms: HttpPeer, wecom: HttpPeer,
+    ) -> None:
+        opened_at = datetime(2026, 5, 11, 10, 0, tzinfo=SHANGHAI)  # Monday 10:00, due Thursday 10:00
+        conn = await asyncpg.connect(platform.database_url)
+        try:
+            await migrate_service(conn, notify_app.NAME, notify_app.MIGRATIONS)
+        finally:
+            await conn.close()
+        await freeze(platform, opened_at)
+        await platform.start_with(notify_settings(smtp, sms, wecom))
+        await seed_unit(platform)
+        await wait_for_staff(platform, "head-U0001")
+        task = str(uuid.uuid4())
+        await platform.publish("care", "CareTaskOpened", {
+            "task_id": task, "kind": "hospital_visit", "retiree_id": str(uuid.uuid4()), "unit": "U0001",
+            "cause_event_id": str(uuid.uuid4()), "cause": "MemberHospitalized",
+            "due_at": (opened_at + timedelta(hours=72)).isoformat(), "period": None, "campaign_id": None,
+            "policy_version": "1", "for_survivor": False, "assignee": "clerk-U0001"})
+
+        async def inbox(recipient: str) -> list[dict[str, str]]:
+            reply = await platform.query("notify", "ListInbox", {"recipient": recipient})
+            return list(reversed(reply["data"]))  # oldest first
+
+        async def messages(n: int) -> list[dict[str, str]] | None:
+            got = await inbox("staff:clerk-U0001")
+            return got if len(got) >= n else None
+
+        [told] = await platform.eventually(lambda: messages(1))
+        assert told["subject"] == "新的关怀任务：住院看望"  # at once, before any digest
+        assert "2026年5月14日 10:00" in told["body"]
+        assert await inbox("staff:head-U0001") == []  # the head is not the one who must act
+
+        digests: list[dict[str, str]] = []
+        for day in (12, 13, 14):  # the mornings after the opening
+            await freeze(platform, datetime(2026, 5, day, 8, 0, 5, tzinfo=SHANGHAI))
+            got = await platform.eventually(partial(messages, len(digests) + 2))
+            assert got is not None, f"no digest on 5 May {day}"
+            digests.append(got[-1])
+        assert [d["subject"] for d in digests] == [f"每日关怀任务汇总（2026年5月{day}日）" for day in (12, 13, 14)]
+        assert "新增任务（1项）" in digests[0]["body"]
+        assert "明日到期（1项）" in digests[1]["body"]
+        assert "今日到期（1项）" in digests[2]["body"]
+        for d in digests:
+            assert "经办人：张伟" in d["body"]  # the assignee by name, never "未分配"

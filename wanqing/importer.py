@@ -25,6 +25,7 @@ from wanqing.roster import RetireeRecord, Roster, read_roster
 
 BATCH_ROWS = 500
 IN_FLIGHT = 2  # batches at once: profiles works on one while the next travels (each is its own transaction)
+PARTY_DATE_UNKNOWN = "中共党员，未填入党时间：按党员导入，但无法安排政治生日慰问"
 
 
 @dataclass
@@ -43,14 +44,28 @@ class ImportOutcome:
 def preview_lines(roster: Roster, path: Path) -> list[str]:
     """What staff read before anything is written (Chinese, with the rows as Excel shows them)."""
     valid = roster.valid_records
-    lines = [(f"文件 {path.name}：共 {len(roster.records)} 行数据，其中有效 {len(valid)} 行，"
+    skipped = f"另跳过表尾、说明等非数据行 {len(roster.skipped_rows)} 行，" if roster.skipped_rows else ""
+    lines = [(f"文件 {path.name}：共 {len(roster.records)} 行数据，其中有效 {len(valid)} 行，{skipped}"
               f"问题 {len(roster.problems)} 处。")]
     lines += [f"  说明：{info}" for info in roster.infos]
-    for p in sorted(roster.problems, key=lambda p: (p.row or 0, p.column or "")):
-        where = f"第 {p.row} 行" if p.row is not None else "整个文件"
-        column = f"【{p.column}】" if p.column else ""
-        lines.append(f"  {where}{column}：{p.message_zh}")
+    notes: list[tuple[int | None, str, str]] = [(p.row, p.column or "", p.message_zh) for p in roster.problems]
+    notes += [(n.row, n.column or "", n.message_zh) for n in roster.notices]
+    notes += [(r.row, "", PARTY_DATE_UNKNOWN) for r in valid if r.party_member and r.party_joined_on is None]
+    for row, column, message in sorted(notes, key=lambda note: (note[0] or 0, note[1])):
+        where = f"第 {row} 行" if row is not None else "整个文件"
+        lines.append(f"  {where}{f'【{column}】' if column else ''}：{message}")
     return lines
+
+
+def nothing_to_import(roster: Roster) -> str | None:
+    """Why the file gives nothing to import (in Chinese), if so: it was not understood, or holds no valid row."""
+    if whole_file := [p.message_zh for p in roster.problems if p.row is None]:
+        return "；".join(whole_file)
+    if not roster.records:
+        return "文件中没有数据行"
+    if not roster.valid_records:
+        return "没有一行有效数据"
+    return None
 
 
 def to_row(record: RetireeRecord) -> dict[str, Any]:
@@ -64,6 +79,8 @@ def to_row(record: RetireeRecord) -> dict[str, Any]:
         "category": record.category,
         "phone": record.phone,
         "address": record.address,
+        # a member without a known 入党时间 is still a member: profiles records the membership without a date
+        "party_member": True if record.party_member else None,
         "party_joined_on": record.party_joined_on.isoformat() if record.party_joined_on else None,
     }
     return {k: v for k, v in row.items() if v is not None}

@@ -15,21 +15,29 @@ Decisions worth knowing:
 * A missing 退休时间 column is one file-level problem (row None) instead of one per row; any file-level
   problem leaves no valid record.
 * The header is searched in the first 50 rows; of a multi-sheet workbook the first sheet with a header is read.
+  It may span up to three rows (a group such as “基本信息” above 姓名/身份证号, 退休时间 merged down), combined
+  column by column, the lowest title first: see `header_rows`.
+* Footers, signature lines, notes, totals and a header repeated on each printed page are recognised by the
+  row's shape (see `layout`) and skipped, each with a notice; a person's 备注 never makes a row a note.
+* A formula cell without a stored result (a file written by a program, never saved by Excel) is a problem,
+  not a blank; only in 备注, which nothing checks, it reads as blank, with a notice.
 * Text cells are stored with full-width ASCII turned half-width, including punctuation in addresses and notes.
 
 The modules, each depending only on those before it: `records` (the results), `cells` (cleaning and simple
-cell types), `dates`, `header`, `rows` (one row checked), `builder` (the whole roster), `files` (reading them).
+cell types), `dates`, `header`, `header_rows` (finding the header), `layout` (rows that are not data), `rows`
+(one row checked), `builder` (the whole roster), `files` (reading them).
 """
 
 from wanqing.roster.builder import HEADER_SEARCH_ROWS
 from wanqing.roster.cells import clean_text
 from wanqing.roster.files import read_roster, read_roster_rows
 from wanqing.roster.header import header_key
-from wanqing.roster.records import Category, Problem, RetireeRecord, Roster, UnreadableRosterError
+from wanqing.roster.records import Category, Notice, Problem, RetireeRecord, Roster, UnreadableRosterError
 
 __all__ = [
     "HEADER_SEARCH_ROWS",
     "Category",
+    "Notice",
     "Problem",
     "RetireeRecord",
     "Roster",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from contracts.id_number import Sex
@@ -50,6 +51,13 @@ def cell_text(value: object) -> str:
     return value if isinstance(value, str) else clean_text(value) or ""
 
 
+@dataclass(frozen=True, slots=True)
+class UncalculatedFormula:
+    """A formula cell without a stored result (the file was written by a program, not saved by Excel)."""
+
+    formula: str
+
+
 class CellError(Exception):
     def __init__(self, kind: str, message_zh: str) -> None:
         super().__init__(message_zh)
@@ -58,6 +66,20 @@ class CellError(Exception):
 
 
 # --- other cell types -------------------------------------------------------------------------------------------
+
+# a legacy identity number has 15 digits, a current one 17 and a check character
+_ID_DIGITS = re.compile(r"(?:\D*\d){15}")
+_SMALLEST_ID = 10**14  # the smallest number of 15 digits
+
+
+def looks_like_id(value: object) -> bool:
+    """Whether a cell could hold somebody's identity number (valid or not): enough digits for one."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        return value >= _SMALLEST_ID
+    return isinstance(value, str) and _ID_DIGITS.match(value) is not None
+
 
 _CJK = "\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 _NAME = re.compile(f"[{_CJK}]+(·[{_CJK}]+)*")

@@ -5,15 +5,19 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import date
+from functools import partial
 from pathlib import Path
 
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
+from openpyxl.cell.cell import Cell, MergedCell
 from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
 from wanqing.roster.builder import read_numbered
+from wanqing.roster.cells import UncalculatedFormula
 from wanqing.roster.header import no_header
 from wanqing.roster.records import Roster, UnreadableRosterError
 
@@ -39,19 +43,18 @@ def read_roster_rows(rows: Iterable[Sequence[object]], today: date) -> Roster:
 
 
 def _read_xlsx(path: Path, today: date) -> Roster:
-    try:
-        # read_only streams the sheet XML; data_only gives a formula's cached value instead of its text
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as error:
-        raise UnreadableRosterError(
-            f"{path.name}: cannot open as .xlsx ({error})", reason_zh="无法打开该Excel文件，文件可能已损坏"
-        ) from error
+    # read_only streams the sheet XML. Without data_only a formula cell reads as its text and every other cell as
+    # with it; the stored results (data_only) are read, in step, only once a formula needs one: a formula without
+    # a stored result must not read as a blank cell
+    workbook = _open_xlsx(path, data_only=False)
+    with_results: list[Workbook] = []
     try:
         roster = None
-        for sheet in workbook.worksheets:
+        for index, sheet in enumerate(workbook.worksheets):
             # some writers leave a wrong <dimension>; without it the sheet is read to its real end
             sheet.reset_dimensions()
-            roster = read_numbered(enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1), today)
+            stored = partial(_stored_results, path, index, with_results)
+            roster = read_numbered(_sheet_rows(sheet.iter_rows(values_only=True), stored), today)
             if roster.header_row is not None:
                 if len(workbook.worksheets) > 1:
                     chosen = f"工作簿共有{len(workbook.worksheets)}个工作表，已读取“{sheet.title}”"
@@ -60,6 +63,52 @@ def _read_xlsx(path: Path, today: date) -> Roster:
         return roster or no_header()
     finally:
         workbook.close()
+        for opened in with_results:
+            opened.close()
+
+
+def _open_xlsx(path: Path, *, data_only: bool) -> Workbook:
+    try:
+        return load_workbook(path, read_only=True, data_only=data_only)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as error:
+        raise UnreadableRosterError(
+            f"{path.name}: cannot open as .xlsx ({error})", reason_zh="无法打开该Excel文件，文件可能已损坏"
+        ) from error
+
+
+def _stored_results(path: Path, index: int, opened: list[Workbook]) -> Iterator[tuple[Cell | MergedCell, ...]]:
+    workbook = _open_xlsx(path, data_only=True)
+    opened.append(workbook)
+    sheet = workbook.worksheets[index]
+    sheet.reset_dimensions()
+    return iter(sheet.iter_rows())
+
+
+def _sheet_rows(
+    written: Iterable[tuple[object, ...]], stored: Callable[[], Iterator[tuple[Cell | MergedCell, ...]]]
+) -> Iterator[tuple[int, Sequence[object]]]:
+    """The rows with each formula's stored result, or `UncalculatedFormula` where there is none."""
+    results: Iterator[tuple[int, tuple[Cell | MergedCell, ...]]] | None = None
+    for number, texts in enumerate(written, start=1):
+        if not any(map(_is_formula, texts)):
+            yield number, texts
+            continue
+        if results is None:
+            results = enumerate(stored(), start=1)
+        cells = next(cells for row, cells in results if row == number)
+        yield number, tuple(_result(cell, text) for cell, text in zip(cells, texts, strict=True))
+
+
+def _is_formula(value: object) -> bool:
+    return isinstance(value, ArrayFormula | DataTableFormula) or (isinstance(value, str) and value.startswith("="))
+
+
+def _result(cell: Cell | MergedCell, text: object) -> object:
+    if not _is_formula(text) or cell.value is not None:
+        return cell.value
+    if cell.data_type == "str":  # Excel stores an empty result (="") as an empty string: a blank cell
+        return None
+    return UncalculatedFormula(text if isinstance(text, str) else str(getattr(text, "text", text)))
 
 
 def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:

@@ -1,4 +1,4 @@
-"""The header row: column titles matched to record fields through their aliases, hints ignored."""
+"""The header: column titles matched to record fields through their aliases, hints ignored."""
 
 from __future__ import annotations
 
@@ -32,30 +32,57 @@ def header_key(text: str) -> str:
     return _HINTS.sub("", SPACES.sub("", clean_text(text) or ""))
 
 
+def field_of(title: str) -> str | None:
+    """The record field a header title means, if any."""
+    return _FIELD_BY_HEADER.get(header_key(title))
+
+
+def header_title(cell: object) -> str | None:
+    """A header cell as written, only whitespace tidied (problems name the column the way the user sees it)."""
+    return (SPACES.sub(" ", cell).strip() or None) if isinstance(cell, str) else None
+
+
 @dataclass(frozen=True)
 class Header:
-    row: int
+    rows: tuple[int, ...]  # the rows the header spans, top to bottom
     fields: dict[str, list[int]]  # several columns may mean one field; the first filled one wins per row
     titles: dict[int, str]
     unknown: list[str]
 
+    @property
+    def row(self) -> int:
+        return self.rows[0]
+
 
 def match_header(row_no: int, cells: Sequence[object]) -> Header | None:
+    """The header one row forms, or None without both 姓名 and 身份证号."""
+    return match_stacks((row_no,), [[title] if (title := header_title(cell)) else [] for cell in cells])
+
+
+def match_stacks(rows: tuple[int, ...], stacks: Sequence[Sequence[str]]) -> Header | None:
+    """The header of columns given as their titles from the top header row down (several for a group above)."""
     fields: dict[str, list[int]] = {}
     titles: dict[int, str] = {}
     unknown: list[str] = []
-    for index, cell in enumerate(cells):
-        # kept as written (only whitespace tidied) because problems name the column the way the user sees it
-        title = SPACES.sub(" ", cell).strip() if isinstance(cell, str) else ""
-        if not title:
+    for index, stack in enumerate(stacks):
+        if not stack:
             continue
-        if (name := _FIELD_BY_HEADER.get(header_key(title))) is None:
-            unknown.append(title)
+        if (found := _field_of_stack(stack)) is None:
+            unknown.append(stack[-1])
             continue
+        name, titles[index] = found
         fields.setdefault(name, []).append(index)
-        titles[index] = title
     if "name" in fields and "id_number" in fields:
-        return Header(row=row_no, fields=fields, titles=titles, unknown=unknown)
+        return Header(rows=rows, fields=fields, titles=titles, unknown=unknown)
+    return None
+
+
+def _field_of_stack(stack: Sequence[str]) -> tuple[str, str] | None:
+    # the lowest title is the most specific; a group above may complete it ("入党" above "时间")
+    for start in range(len(stack) - 1, -1, -1):
+        title = "".join(stack[start:])
+        if (name := field_of(title)) is not None:
+            return name, title
     return None
 
 

@@ -1,8 +1,8 @@
-"""The results of reading a roster: its records, their problems, and the error for an unreadable file."""
+"""The results of reading a roster: its records, their problems and notices, and the error for an unreadable file."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
@@ -17,6 +17,17 @@ class Problem:
     column: str | None  # the header text as written in the file
     message_zh: str
     code: str
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A row worth a line in the preview that is no problem: a footer skipped, a blank formula in the notes."""
+
+    row: int
+    column: str | None
+    message_zh: str
+    code: str
+    skipped: bool = False  # the row is layout (a footer, a note, a repeated header), not data
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +55,12 @@ class Roster:
     records: list[RetireeRecord]
     problems: list[Problem]
     infos: list[str]
-    header_row: int | None = None
+    header_row: int | None = None  # the first row of the header, which may span several rows
+    notices: list[Notice] = field(default_factory=list)
+
+    @property
+    def skipped_rows(self) -> list[int]:
+        return [notice.row for notice in self.notices if notice.skipped]
 
     @property
     def valid_records(self) -> list[RetireeRecord]:

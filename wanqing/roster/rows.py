@@ -12,6 +12,7 @@ from contracts.id_number import IdNumber, InvalidIdNumber, Sex, parse_id_number
 from wanqing.roster.cells import (
     SPACES,
     CellError,
+    UncalculatedFormula,
     cell_text,
     clean_text,
     parse_category,
@@ -22,9 +23,10 @@ from wanqing.roster.cells import (
 )
 from wanqing.roster.dates import Day, add_years, parse_day
 from wanqing.roster.header import Header
-from wanqing.roster.records import Problem, RetireeRecord
+from wanqing.roster.records import Notice, Problem, RetireeRecord
 
 _T = TypeVar("_T")
+_FREE_TEXT = {"note"}  # free text that nothing checks or depends on
 
 
 @dataclass
@@ -35,12 +37,32 @@ class Row:
     cells: Sequence[object]  # already cleaned by clean_cell
     header: Header
     problems: list[Problem] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+    uncalculated: set[str] = field(default_factory=set)  # fields whose cell is a formula without a result
 
     def get(self, name: str) -> tuple[object, str | None]:
         for index in self.header.fields.get(name, ()):
             if index < len(self.cells) and (value := self.cells[index]) is not None:
+                if isinstance(value, UncalculatedFormula):
+                    self._uncalculated(name, self.header.titles[index])
+                    continue
                 return value, self.header.titles[index]
         return None, self.title(name)
+
+    def _uncalculated(self, name: str, column: str) -> None:
+        if name in self.uncalculated:
+            return
+        self.uncalculated.add(name)
+        if name in _FREE_TEXT:  # kept for review only: read as blank, but said so
+            self.notices.append(Notice(self.number, column, f"“{column}”是公式，没有计算结果，已按空白读取",
+                                       f"{name}_uncalculated"))
+            return
+        self.fail(column, f"{name}_uncalculated", f"“{column}”是公式，没有计算结果：请在 Excel 中打开并保存后再导入")
+
+    def missing(self, name: str, column: str | None, code: str, message_zh: str) -> None:
+        """A required cell left empty; not repeated for a formula without a result, which is reported already."""
+        if name not in self.uncalculated:
+            self.fail(column, code, message_zh)
 
     def title(self, name: str) -> str | None:
         indexes = self.header.fields.get(name)
@@ -96,7 +118,7 @@ def check_row(row: Row, today: date) -> tuple[RetireeRecord, IdNumber | None]:
 def _check_name(row: Row) -> str | None:
     value, column = row.get("name")
     if value is None:
-        row.fail(column, "name_missing", "姓名不能为空")
+        row.missing("name", column, "name_missing", "姓名不能为空")
         return None
     name = row.parse("name", parse_name)
     return name or clean_text(value)
@@ -108,7 +130,7 @@ _SCIENTIFIC = re.compile(r"\d(\.\d+)?e\+?\d+", re.IGNORECASE)
 def _check_id(row: Row, today: date) -> tuple[str | None, IdNumber | None]:
     value, column = row.get("id_number")
     if value is None:
-        row.fail(column, "id_missing", "身份证号不能为空")
+        row.missing("id_number", column, "id_missing", "身份证号不能为空")
         return None, None
     text = SPACES.sub("", cell_text(value)).lstrip("'")  # "'" is Excel's keep-as-text prefix
     if _lost_digits(value) or _SCIENTIFIC.fullmatch(text):
@@ -170,7 +192,7 @@ def _check_retirement(row: Row, birth: Day | None, today: date) -> Day | None:
     value, column = row.get("retirement_date")
     if value is None:
         if "retirement_date" in row.header.fields:  # a missing column is reported once for the file
-            row.fail(column, "retirement_date_missing", "退休时间不能为空")
+            row.missing("retirement_date", column, "retirement_date_missing", "退休时间不能为空")
         return None
     retirement = row.parse("retirement_date", parse_day)
     if retirement is None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -11,12 +10,12 @@ from typing import Any
 
 import asyncpg
 import structlog
-from pydantic import BaseModel, ValidationError
 
 from backbone import metrics
 from backbone.clock import Clock
 from backbone.db import Connection, quote_ident
 from backbone.recording import CommandContext, Recorder
+from backbone.requests import fingerprint, parse_body, refusal
 from backbone.store import ConcurrencyConflict, Metadata
 from contracts.base import Accepted, Answer, Command, Query, Refused
 from contracts.errors import DomainError, ErrorCode
@@ -30,33 +29,11 @@ CommandHandler = Callable[[CommandContext, Any], Awaitable[Accepted]]
 QueryHandler = Callable[[Connection, Any, datetime], Awaitable[Any]]
 
 
-def refused(code: ErrorCode, message: str, **details: Any) -> Refused:
-    return Refused(code=code, message=message, details=details)
+UNAVAILABLE_ZH = "系统暂时无法处理该请求，未作任何记录，请稍后再试；如多次出现，请记下时间并报告。"
 
 
-def _validation_details(exc: ValidationError) -> list[dict[str, Any]]:
-    return [
-        {"field": ".".join(str(p) for p in e["loc"]), "problem": e["msg"], "kind": e["type"]}
-        for e in exc.errors(include_url=False, include_input=False)
-    ]
-
-
-def _describe(errors: list[dict[str, Any]]) -> str:
-    return "; ".join(f"{e['field'] or '(body)'}: {e['problem']}" for e in errors)
-
-
-def parse_body(model: type[BaseModel], body: bytes) -> BaseModel | Refused:
-    try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return refused(ErrorCode.VALIDATION, f"malformed JSON: {exc}")
-    if not isinstance(payload, dict):
-        return refused(ErrorCode.VALIDATION, "the body must be a JSON object")
-    try:
-        return model.model_validate(payload)
-    except ValidationError as exc:
-        errors = _validation_details(exc)
-        return refused(ErrorCode.VALIDATION, f"invalid {model.__name__}: {_describe(errors)}", errors=errors)
+def domain_refusal(exc: DomainError) -> Refused:
+    return refusal(exc.code, exc.zh, exc.message, **exc.details)
 
 
 class CommandRouter:
@@ -100,18 +77,22 @@ class CommandRouter:
             reply = await self._handle_command(name, body)
         except Exception:
             log.exception("command_failed", command=name)
-            reply = refused(ErrorCode.UNAVAILABLE, f"{self.service} could not handle {name} just now; nothing was "
-                            "recorded. Try again; if it persists, report it with the time.")
+            reply = refusal(ErrorCode.UNAVAILABLE, UNAVAILABLE_ZH, f"{self.service} could not handle {name} just now; "
+                            "nothing was recorded. Try again; if it persists, report it with the time.")
         outcome = "accepted" if isinstance(reply, Accepted) else reply.code.value
-        metrics.COMMANDS.labels(self.service, name, outcome).inc()
-        metrics.COMMAND_SECONDS.labels(self.service, name).observe(time.perf_counter() - started)
+        if isinstance(reply, Refused):
+            log.debug("command_refused", command=name, code=outcome, reason=reply.developer_message)
+        # The label is a known command or one shared value: a caller's made-up names never grow /metrics.
+        label = name if name in self._commands else "(unknown)"
+        metrics.COMMANDS.labels(self.service, label, outcome).inc()
+        metrics.COMMAND_SECONDS.labels(self.service, label).observe(time.perf_counter() - started)
         return reply
 
     async def _handle_command(self, name: str, body: bytes) -> Accepted | Refused:  # noqa: PLR0911 - one exit per outcome
         entry = self._commands.get(name)
         if entry is None:
-            return refused(ErrorCode.VALIDATION, f"unknown command {name!r} for {self.service}",
-                           known=self.command_names)
+            return refusal(ErrorCode.VALIDATION, f"没有这项操作：{name}",
+                           f"unknown command {name!r} for {self.service}", known=self.command_names)
         model, handler = entry
         parsed = parse_body(model, body)
         if isinstance(parsed, Refused):
@@ -121,27 +102,29 @@ class CommandRouter:
             command=name, command_id=str(parsed.command_id),
             correlation_id=str(parsed.correlation_id or parsed.command_id),
         )
-        previous = await self._stored_reply(parsed.command_id)
+        request = fingerprint(name, parsed)
+        previous = await self._stored_reply(parsed.command_id, name, request)
         if previous is not None:
             return previous
         for attempt in range(1, MAX_CONFLICT_RETRIES + 1):
             try:
-                return await self._run_once(name, parsed, handler)
+                return await self._run_once(name, parsed, handler, request)
             except ConcurrencyConflict as exc:
                 log.info("command_conflict_retry", command=name, attempt=attempt, reason=exc.reason)
             except DomainError as exc:
-                reply = refused(exc.code, exc.message, **exc.details)
-                await self._remember(parsed.command_id, name, reply)
+                reply = domain_refusal(exc)
+                await self._remember(parsed.command_id, name, reply, request)
                 return reply
             except asyncpg.UniqueViolationError as exc:
                 if exc.table_name == "commands":  # the same command id was handled concurrently
-                    stored = await self._stored_reply(parsed.command_id)
+                    stored = await self._stored_reply(parsed.command_id, name, request)
                     if stored is not None:
                         return stored
                 raise
-        return refused(ErrorCode.CONFLICT, "the record kept changing while this command ran; send it again")
+        return refusal(ErrorCode.CONFLICT, "办理期间记录一直在变化，请重新提交",
+                       "the record kept changing while this command ran; send it again")
 
-    async def _run_once(self, name: str, command: Command, handler: CommandHandler) -> Accepted:
+    async def _run_once(self, name: str, command: Command, handler: CommandHandler, request: bytes) -> Accepted:
         now = await self._clock.now()
         meta = Metadata(
             actor=command.actor,
@@ -152,31 +135,42 @@ class CommandRouter:
             ctx = self._recorder.context(conn, now, meta)
             reply = await handler(ctx, command)
             await conn.execute(
-                f"INSERT INTO {self._t} (command_id, name, reply) VALUES ($1, $2, $3)",
-                command.command_id, name, reply.model_dump(mode="json"),
+                f"INSERT INTO {self._t} (command_id, name, reply, request_hash) VALUES ($1, $2, $3, $4)",
+                command.command_id, name, reply.model_dump(mode="json"), request,
             )
         if self._on_commit:
             self._on_commit()
-        log.info("command_accepted", command=name, command_id=str(command.command_id),
+        log.debug("command_accepted", command=name, command_id=str(command.command_id),
                  correlation_id=str(meta.correlation_id), event_ids=[str(e) for e in reply.event_ids])
         return reply
 
-    async def _stored_reply(self, command_id: uuid.UUID) -> Accepted | Refused | None:
-        raw = await self._pool.fetchval(f"SELECT reply FROM {self._t} WHERE command_id = $1", command_id)
-        if raw is None:
+    async def _stored_reply(self, command_id: uuid.UUID, name: str, request: bytes) -> Accepted | Refused | None:
+        """The reply of an identical earlier request; a refusal if the id was used for another request."""
+        row = await self._pool.fetchrow(f"SELECT name, reply, request_hash FROM {self._t} WHERE command_id = $1",
+                                        command_id)
+        if row is None:
             return None
+        stored = row["request_hash"]
+        if row["name"] != name or (stored is not None and bytes(stored) != request):
+            # Not stored: the first request keeps its id and its reply.
+            return refusal(ErrorCode.CONFLICT, f"该操作编号（command_id）已用于另一项请求（{row['name']}），"
+                           "请为新请求使用新的编号", f"command_id {command_id} was already used for another "
+                           f"request ({row['name']}); send a new command_id for a new request",
+                           first_command=row["name"])
+        raw = row["reply"]
         return Refused.model_validate(raw) if raw.get("ok") is False else Accepted.model_validate(raw)
 
-    async def _remember(self, command_id: uuid.UUID, name: str, reply: Refused) -> None:
+    async def _remember(self, command_id: uuid.UUID, name: str, reply: Refused, request: bytes) -> None:
         await self._pool.execute(
-            f"INSERT INTO {self._t} (command_id, name, reply) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-            command_id, name, reply.model_dump(mode="json"),
+            f"INSERT INTO {self._t} (command_id, name, reply, request_hash) VALUES ($1, $2, $3, $4) "
+            "ON CONFLICT DO NOTHING", command_id, name, reply.model_dump(mode="json"), request,
         )
 
     async def handle_query(self, name: str, body: bytes) -> Answer | Refused:
         entry = self._queries.get(name)
         if entry is None:
-            return refused(ErrorCode.VALIDATION, f"unknown query {name!r} for {self.service}", known=self.query_names)
+            return refusal(ErrorCode.VALIDATION, f"没有这项查询：{name}", f"unknown query {name!r} for {self.service}",
+                           known=self.query_names)
         model, handler = entry
         parsed = parse_body(model, body)
         if isinstance(parsed, Refused):
@@ -186,8 +180,9 @@ class CommandRouter:
             async with self._pool.acquire() as conn:
                 data = await handler(conn, parsed, now)
         except DomainError as exc:
-            return refused(exc.code, exc.message, **exc.details)
+            return domain_refusal(exc)
         except Exception:
             log.exception("query_failed", query=name)
-            return refused(ErrorCode.UNAVAILABLE, f"{self.service} could not answer {name} just now")
+            return refusal(ErrorCode.UNAVAILABLE, "系统暂时无法回答该查询，请稍后再试",
+                           f"{self.service} could not answer {name} just now")
         return Answer(data=data)

@@ -98,9 +98,12 @@ class Accepted(Message):
 
 
 class Refused(Message):
+    """A refusal: `message` is for the person who sent it (Chinese); `developer_message` is the English detail."""
+
     ok: Literal[False] = False
     code: ErrorCode
     message: str
+    developer_message: str = ""
     details: dict[str, Any] = Field(default_factory=dict)
 
 

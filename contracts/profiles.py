@@ -170,6 +170,8 @@ class RegisterRetiree(RetireeCommand):
     already_retired: bool = False
     phone: Phone | None = None
     address: Text | None = None
+    # A party member (中共党员); the join date when known. A date alone also says the person is a member.
+    party_member: bool = False
     party_joined_on: date | None = None
 
 
@@ -304,6 +306,7 @@ class RosterRow(Message):
     category: RetireeCategory | None = None
     phone: Phone | None = None
     address: Text | None = None
+    party_member: bool = False  # 政治面貌 中共党员, with or without a known 入党时间
     party_joined_on: date | None = None
 
 
@@ -411,8 +414,12 @@ class HealthExamRecorded(PersonEvent):
 
 
 class PartyMembershipRecorded(PersonEvent):
+    """A party member; `joined_on` is None when the archive does not know the date (then no political
+    birthday can be kept for them).
+    """
+
     type: Literal["PartyMembershipRecorded"] = "PartyMembershipRecorded"
-    joined_on: date
+    joined_on: date | None
     branch: str
 
 

@@ -91,10 +91,19 @@ def decide(cmd: AssistanceCommand, state: Case, facts: Facts) -> list[Event]:
             assert_never(cmd)
 
 
+STATUS_ZH = {AssistanceStatus.OPEN: "待评估", AssistanceStatus.ASSESSED: "已评估", AssistanceStatus.APPROVED: "批准",
+             AssistanceStatus.REJECTED: "不予批准", AssistanceStatus.PAID: "发放"}
+
+
+def _status_zh(state: Case) -> str:
+    return STATUS_ZH[state.status] if state.status else "未知"
+
+
 def _unit_or_district(actor: Actor, unit: str | None) -> None:
     if actor.may_act_for(unit):
         return
-    raise forbidden(f"{actor.user} of {actor.unit} may not act on assistance cases of {unit}")
+    raise forbidden(f"{actor.user} of {actor.unit} may not act on assistance cases of {unit}",
+                    zh=f"无权办理其他单位（{unit}）的困难帮扶")
 
 
 def opened(  # noqa: PLR0913
@@ -112,22 +121,24 @@ def decide_apply(
 ) -> list[Event]:
     _unit_or_district(cmd.actor, cmd.unit)
     if state.status is not None:
-        raise conflict(f"assistance case {cmd.case_id} already exists")
+        raise conflict(f"assistance case {cmd.case_id} already exists", zh="该困难帮扶申请已存在")
     if not living:
-        raise refused("assistance is for a living retiree of the unit", field="retiree_id")
+        raise refused("assistance is for a living retiree of the unit", zh="困难帮扶只能为本单位在世的退休人员申请",
+                      field="retiree_id")
     return [opened(cmd.case_id, cmd.retiree_id, cmd.unit, cmd.reason, cmd.amount_requested, None, now, policy)]
 
 
 def _existing(state: Case, actor: Actor) -> None:
     if state.status is None:
-        raise not_found("no such assistance case")
+        raise not_found("no such assistance case", zh="找不到该困难帮扶申请")
     _unit_or_district(actor, state.unit)
 
 
 def decide_assess(cmd: AssessAssistance, state: Case) -> list[Event]:
     _existing(state, cmd.actor)
     if state.status is not AssistanceStatus.OPEN:
-        raise conflict(f"the case is {state.status.value if state.status else '?'}, not open for assessment")
+        raise conflict(f"the case is {state.status.value if state.status else '?'}, not open for assessment",
+                       zh=f"该申请当前{_status_zh(state)}，不能再评估")
     assert state.case_id and state.retiree_id and state.unit
     return [AssistanceAssessed(case_id=state.case_id, retiree_id=state.retiree_id, unit=state.unit,
                                finding=cmd.finding, recommended_amount=cmd.recommended_amount)]
@@ -135,9 +146,10 @@ def decide_assess(cmd: AssessAssistance, state: Case) -> list[Event]:
 
 def _decidable(state: Case) -> None:
     if state.status not in (AssistanceStatus.OPEN, AssistanceStatus.ASSESSED):
-        raise conflict(f"the case is already {state.status.value if state.status else '?'}")
+        raise conflict(f"the case is already {state.status.value if state.status else '?'}",
+                       zh=f"该申请已{_status_zh(state)}，不能再审批")
     if state.status is AssistanceStatus.OPEN:
-        raise conflict("assess the case before deciding it")
+        raise conflict("assess the case before deciding it", zh="请先评估，再审批")
 
 
 def decide_approve(cmd: ApproveAssistance, state: Case, now: datetime, policy: Policy) -> list[Event]:
@@ -145,12 +157,14 @@ def decide_approve(cmd: ApproveAssistance, state: Case, now: datetime, policy: P
     _decidable(state)
     level = {Role.UNIT_HEAD: "unit_head", Role.DISTRICT_OFFICE: "district_office"}.get(cmd.actor.role)
     if level is None:
-        raise forbidden("assistance is approved by the unit head or the district office")
+        raise forbidden("assistance is approved by the unit head or the district office",
+                        zh="困难帮扶由单位负责人或区老干部局审批")
     limit = policy.approval_limit(level)
     if limit is None or cmd.amount > limit:
         needs = "the district office" if level == "unit_head" else "a policy exception"
+        needs_zh = "须报区老干部局审批" if level == "unit_head" else "须按政策特批"
         raise forbidden(f"{cmd.amount} yuan is above the {level} limit of {limit} yuan: it needs {needs}",
-                        limit=limit, level=level)
+                        zh=f"{cmd.amount} 元超过审批权限（{limit} 元），{needs_zh}", limit=limit, level=level)
     assert state.case_id and state.retiree_id and state.unit and state.decision_due_at
     return [AssistanceApproved(case_id=state.case_id, retiree_id=state.retiree_id, unit=state.unit,
                                amount=cmd.amount, approved_by=cmd.actor.user, approver_level=cmd.actor.role,
@@ -161,7 +175,8 @@ def decide_reject(cmd: RejectAssistance, state: Case, now: datetime) -> list[Eve
     _existing(state, cmd.actor)
     _decidable(state)
     if cmd.actor.role not in (Role.UNIT_HEAD, Role.DISTRICT_OFFICE):
-        raise forbidden("assistance is decided by the unit head or the district office")
+        raise forbidden("assistance is decided by the unit head or the district office",
+                        zh="困难帮扶由单位负责人或区老干部局审批")
     assert state.case_id and state.retiree_id and state.unit and state.decision_due_at
     return [AssistanceRejected(case_id=state.case_id, retiree_id=state.retiree_id, unit=state.unit,
                                reason=cmd.reason, rejected_by=cmd.actor.user, on_time=now <= state.decision_due_at)]
@@ -170,9 +185,10 @@ def decide_reject(cmd: RejectAssistance, state: Case, now: datetime) -> list[Eve
 def decide_pay(cmd: PayAssistance, state: Case) -> list[Event]:
     _existing(state, cmd.actor)
     if state.status is not AssistanceStatus.APPROVED:
-        raise conflict("only an approved case is paid")
+        raise conflict("only an approved case is paid", zh="只有已批准的帮扶才能发放")
     if cmd.amount != state.approved_amount:
-        raise refused(f"paid amount {cmd.amount} differs from the approved {state.approved_amount}", field="amount")
+        raise refused(f"paid amount {cmd.amount} differs from the approved {state.approved_amount}",
+                      zh=f"发放金额 {cmd.amount} 元与批准金额 {state.approved_amount} 元不一致", field="amount")
     assert state.case_id and state.retiree_id and state.unit
     return [AssistancePaid(case_id=state.case_id, retiree_id=state.retiree_id, unit=state.unit, amount=cmd.amount,
                            paid_on=cmd.paid_on, voucher=cmd.voucher)]

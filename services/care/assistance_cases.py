@@ -66,7 +66,7 @@ PROJECTION = Routes.of({
 async def assistance_case(conn: Connection, q: GetAssistanceCase, _now: datetime) -> dict[str, Any]:
     row = await conn.fetchrow("SELECT * FROM care.assistance_cases WHERE case_id = $1", q.case_id)
     if row is None:
-        raise not_found(f"no assistance case {q.case_id}")
+        raise not_found(f"no assistance case {q.case_id}", zh="找不到该困难帮扶申请")
     if not q.actor.may_act_for(row["unit"]):
-        raise forbidden(f"{q.actor.user} may not see cases of {row['unit']}")
+        raise forbidden(f"{q.actor.user} may not see cases of {row['unit']}", zh="无权查看其他单位的困难帮扶申请")
     return row_to_json(row)

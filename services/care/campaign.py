@@ -121,22 +121,25 @@ def scope_units(cmd: LaunchCampaign, all_units: set[str]) -> set[str]:
     """The district office may reach all or some units; a unit only itself."""
     asked = set(cmd.scope.units)
     if unknown := asked - all_units:
-        raise refused(f"unknown units in scope: {', '.join(sorted(unknown))}", field="scope.units")
+        raise refused(f"unknown units in scope: {', '.join(sorted(unknown))}",
+                      zh=f"慰问范围中有未登记的单位：{'、'.join(sorted(unknown))}", field="scope.units")
     if cmd.actor.oversees_all:
         return asked or all_units
     if asked and asked != {cmd.actor.unit}:
-        raise forbidden(f"{cmd.actor.user} may launch a campaign only for {cmd.actor.unit}")
+        raise forbidden(f"{cmd.actor.user} may launch a campaign only for {cmd.actor.unit}",
+                        zh="单位只能为本单位发起节日慰问活动")
     return {cmd.actor.unit}
 
 
 def decide_launch(cmd: LaunchCampaign, state: Campaign, units: set[str], task_count: int, now: datetime) -> Event:
     if state.exists:
-        raise conflict(f"campaign {cmd.campaign_id} was already launched")
+        raise conflict(f"campaign {cmd.campaign_id} was already launched", zh="该节日慰问活动已发起")
     if cmd.due_on < local_date(now):
-        raise refused(f"due date {cmd.due_on} has passed", field="due_on")
+        raise refused(f"due date {cmd.due_on} has passed", zh=f"完成期限 {cmd.due_on} 已过，请重新填写", field="due_on")
     for low, high in cmd.scope.age_bands:
         if high is not None and high < low:
-            raise refused(f"age band [{low}, {high}] is empty", field="scope.age_bands")
+            raise refused(f"age band [{low}, {high}] is empty", zh=f"年龄段 {low}—{high} 岁有误：上限小于下限",
+                          field="scope.age_bands")
     return CampaignLaunched(campaign_id=cmd.campaign_id, festival=cmd.festival, title=cmd.title, year=cmd.year,
                             due_on=cmd.due_on, scope=cmd.scope, launched_by=cmd.actor.user,
                             launcher_role=cmd.actor.role, units=sorted(units), tasks=task_count)
@@ -159,9 +162,9 @@ def specs_for(campaign_id: UUID, festival: str, year: int, due_on: date,
 
 def decide_close(cmd: CloseCampaign, state: Campaign, coverage: dict[str, dict[str, int]]) -> Event:
     if not state.exists:
-        raise not_found(f"no campaign {cmd.campaign_id}")
+        raise not_found(f"no campaign {cmd.campaign_id}", zh="找不到该节日慰问活动")
     if state.closed:
-        raise conflict("the campaign is already closed")
+        raise conflict("the campaign is already closed", zh="该节日慰问活动已结束")
     _may_close(cmd.actor, state)
     tasks = sum(c["tasks"] for c in coverage.values())
     done = sum(c["done"] for c in coverage.values())
@@ -172,4 +175,5 @@ def _may_close(actor: Actor, state: Campaign) -> None:
     if actor.oversees_all:
         return
     if state.units != (actor.unit,):
-        raise forbidden("only the district office closes a campaign that reaches other units")
+        raise forbidden("only the district office closes a campaign that reaches other units",
+                        zh="涉及多个单位的慰问活动只能由区老干部局结束")

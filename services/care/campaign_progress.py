@@ -44,7 +44,7 @@ def _ratio(part: int, whole: int) -> float | None:
 async def campaign_progress(conn: Connection, q: GetCampaignProgress, _now: datetime) -> dict[str, Any]:
     camp = await conn.fetchrow("SELECT * FROM care.campaigns WHERE campaign_id = $1", q.campaign_id)
     if camp is None:
-        raise not_found(f"no campaign {q.campaign_id}")
+        raise not_found(f"no campaign {q.campaign_id}", zh="找不到该节日慰问活动")
     rows = await conn.fetch(
         "SELECT unit, count(*) AS tasks, count(*) FILTER (WHERE status = 'done') AS done, "
         "count(*) FILTER (WHERE status = 'cancelled') AS cancelled, "

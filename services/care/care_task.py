@@ -125,21 +125,23 @@ def decide(cmd: CareTaskCommand, state: Task, now: datetime) -> list[Event]:
 
 def _may_act(actor: Actor, unit: str | None) -> None:
     if not actor.may_act_for(unit):
-        raise forbidden(f"{actor.user} of {actor.unit} may not act on tasks of {unit}")
+        raise forbidden(f"{actor.user} of {actor.unit} may not act on tasks of {unit}",
+                        zh=f"无权办理其他单位（{unit}）的关怀任务")
 
 
 def _require_open(state: Task) -> None:
     if state.status is Status.NONE:
-        raise not_found("no such care task")
+        raise not_found("no such care task", zh="找不到该关怀任务")
     if state.status is not Status.OPEN:
-        raise conflict(f"the task is already {state.status.value}")
+        raise conflict(f"the task is already {state.status.value}",
+                       zh="该关怀任务已办结" if state.status is Status.DONE else "该关怀任务已撤销")
 
 
 def decide_assign(cmd: AssignTask, state: Task) -> list[Event]:
     _require_open(state)
     _may_act(cmd.actor, state.unit)
     if cmd.assignee == state.assignee:
-        raise conflict(f"the task is already assigned to {cmd.assignee}")
+        raise conflict(f"the task is already assigned to {cmd.assignee}", zh=f"该任务的经办人已是 {cmd.assignee}")
     assert state.task_id and state.retiree_id and state.unit and state.kind and state.due_at
     return [CareTaskAssigned(task_id=state.task_id, retiree_id=state.retiree_id, unit=state.unit,
                              assignee=cmd.assignee, kind=state.kind, due_at=state.due_at)]
@@ -149,10 +151,12 @@ def decide_complete(cmd: CompleteTask, state: Task, now: datetime) -> list[Event
     _require_open(state)
     _may_act(cmd.actor, state.unit)
     if cmd.done_at > now + timedelta(minutes=5):
-        raise refused(f"done_at {cmd.done_at.isoformat()} is in the future", field="done_at")
+        raise refused(f"done_at {cmd.done_at.isoformat()} is in the future",
+                      zh="办理时间晚于现在，请填写实际办理的时间", field="done_at")
     assert state.task_id and state.retiree_id and state.unit and state.kind and state.due_at
     if state.kind in TALKS and cmd.form is ContactForm.PHONE:
-        raise refused("a heart-to-heart talk is held in person, individually or in a group", field="form")
+        raise refused("a heart-to-heart talk is held in person, individually or in a group",
+                      zh="谈心谈话须当面进行（个别谈或集体谈），不能以电话代替", field="form")
     completion = TalkCompleted if state.kind in TALKS else ContactMade if (
         state.kind in CONTACTS or cmd.form is ContactForm.PHONE) else VisitCompleted
     return [completion(task_id=state.task_id, retiree_id=state.retiree_id, unit=state.unit, kind=state.kind,

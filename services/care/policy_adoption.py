@@ -36,13 +36,14 @@ def decide_adopt(  # noqa: PLR0913 - who, what, when, and whether it is the poli
     policy stays in force until a newer file version is deployed.
     """
     if not actor.oversees_all:
-        raise forbidden("only the district office adopts a care policy")
+        raise forbidden("only the district office adopts a care policy", zh="只有区老干部局可以发布关怀政策")
     if state.current == policy.version:
         if at_start:
             return []
-        raise conflict(f"policy {policy.version} is already in force")
+        raise conflict(f"policy {policy.version} is already in force", zh=f"关怀政策 {policy.version} 版已在执行")
     if policy.version in state.versions:
         if at_start:
             return []
-        raise conflict(f"policy version {policy.version} was adopted before; give a new version")
+        raise conflict(f"policy version {policy.version} was adopted before; give a new version",
+                       zh=f"关怀政策 {policy.version} 版此前已发布过，请使用新的版本号")
     return [PolicyAdopted(version=policy.version, policy=raw, adopted_at=now)]

@@ -130,11 +130,12 @@ def _task_json(row: asyncpg.Record) -> dict[str, Any]:
 
 async def list_tasks(conn: Connection, q: ListTasks, now: datetime) -> dict[str, Any]:
     if q.unit is None and q.assignee is None:
-        raise refused("give a unit or an assignee", field="unit")
+        raise refused("give a unit or an assignee", zh="请指明查看哪个单位或哪位经办人的任务", field="unit")
     if q.unit is not None and not q.actor.may_act_for(q.unit):
-        raise forbidden(f"{q.actor.user} of {q.actor.unit} may not see tasks of {q.unit}")
+        raise forbidden(f"{q.actor.user} of {q.actor.unit} may not see tasks of {q.unit}",
+                        zh=f"无权查看其他单位（{q.unit}）的关怀任务")
     if q.assignee is not None and q.assignee != q.actor.user and not q.actor.oversees_all and q.unit is None:
-        raise forbidden("only your own tasks, or a unit you belong to")
+        raise forbidden("only your own tasks, or a unit you belong to", zh="只能查看本人或本单位的关怀任务")
     day_start = datetime.combine(local_date(now), time(0), LOCAL_TZ)
     day_end = day_start + timedelta(days=1)
     where = ["($1::text IS NULL OR unit = $1)", "($2::text IS NULL OR assignee = $2)"]
@@ -169,9 +170,9 @@ class TaskDetails:
     async def get_task(self, conn: Connection, q: GetTask, _now: datetime) -> dict[str, Any]:
         row = await conn.fetchrow(f"SELECT {QUERY_COLUMNS} FROM care.tasks WHERE task_id = $1", q.task_id)
         if row is None:
-            raise not_found(f"no care task {q.task_id}")
+            raise not_found(f"no care task {q.task_id}", zh="找不到该关怀任务")
         if not q.actor.may_act_for(row["unit"]):
-            raise forbidden(f"{q.actor.user} may not see tasks of {row['unit']}")
+            raise forbidden(f"{q.actor.user} may not see tasks of {row['unit']}", zh="无权查看其他单位的关怀任务")
         history = [
             {"version": e.version, "type": e.type, "occurred_at": e.occurred_at.isoformat(),
              "actor": e.actor.user, "data": {k: v for k, v in e.data.items() if k != "notes"}}

@@ -44,17 +44,21 @@ class ArchiveLookup:
             msg = await nc.request(subjects.query("profiles", "GetRetiree"), json.dumps(body).encode(),
                                    timeout=self.timeout_s)
         except (OSError, nats.errors.Error) as exc:
-            raise DomainError(ErrorCode.UNAVAILABLE, f"the archive (profiles) did not answer: {exc!r}") from exc
+            raise DomainError(ErrorCode.UNAVAILABLE, f"the archive (profiles) did not answer: {exc!r}",
+                              zh="暂时无法从退休人员档案读取姓名，请稍后再试") from exc
         try:
             reply = REPLY.validate_json(msg.data)
             if isinstance(reply, Refused):
-                raise DomainError(ErrorCode.UNAVAILABLE, f"the archive refused the name lookup: {reply.message}")
+                raise DomainError(ErrorCode.UNAVAILABLE, f"the archive refused the name lookup: {reply.message}",
+                                  zh=f"退休人员档案未能提供姓名：{reply.message}")
             card = RetireeCard.model_validate(reply.data)
         except ValidationError as exc:
-            raise DomainError(ErrorCode.UNAVAILABLE, f"the archive's answer was not understood: {exc}") from exc
+            raise DomainError(ErrorCode.UNAVAILABLE, f"the archive's answer was not understood: {exc}",
+                              zh="暂时无法从退休人员档案读取姓名，请稍后再试") from exc
         name = card.reachable_name
         if name is None:
-            raise DomainError(ErrorCode.CONFLICT, "the retiree's name is not available in the archive (erased?)")
+            raise DomainError(ErrorCode.CONFLICT, "the retiree's name is not available in the archive (erased?)",
+                              zh="档案中已无该退休人员的姓名（个人信息可能已删除），无法生成文书")
         return name
 
     async def close(self) -> None:

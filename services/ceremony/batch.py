@@ -22,6 +22,8 @@ from contracts.errors import conflict, not_found, refused
 from services.ceremony.case import authorize
 from services.ceremony.policy import batch_due, half_of
 
+HALF_ZH = {1: "上半年", 2: "下半年"}
+
 
 @dataclass(frozen=True)
 class Batch:
@@ -65,18 +67,21 @@ def decide(command: BatchCeremonyCommand, state: Batch, today: date) -> list[Eve
     bid = batch_id(command.unit, command.year, command.half)
     authorize(command.actor, command.unit)
     if not state.opened:
-        raise not_found(f"no batch {bid}: nobody of this unit was approved in that half year")
+        raise not_found(f"no batch {bid}: nobody of this unit was approved in that half year",
+                        zh=f"没有{command.year}年{HALF_ZH[command.half]}的集中仪式批次：该半年本单位无人批准退休")
     if command.held_on < today:
-        raise refused(f"the date {command.held_on} is in the past (today is {today})", field="held_on")
+        raise refused(f"the date {command.held_on} is in the past (today is {today})",
+                      zh=f"仪式日期 {command.held_on} 早于今天（{today}），请重新选择", field="held_on")
     match command:
         case ScheduleBatchCeremony():
             if state.scheduled_on is not None:
-                raise conflict(f"batch {bid} is already scheduled on {state.scheduled_on}: reschedule with a reason")
+                raise conflict(f"batch {bid} is already scheduled on {state.scheduled_on}: reschedule with a reason",
+                               zh=f"该批次已定于 {state.scheduled_on} 举办；如需改期，请填写改期原因")
             return [BatchCeremonyScheduled(batch_id=bid, unit=command.unit, held_on=command.held_on,
                                            venue=command.venue)]
         case RescheduleBatchCeremony():
             if state.scheduled_on is None:
-                raise conflict(f"batch {bid} is not scheduled yet")
+                raise conflict(f"batch {bid} is not scheduled yet", zh="该批次尚未安排日期，无需改期")
             return [BatchCeremonyRescheduled(batch_id=bid, unit=command.unit, held_on=command.held_on,
                                              venue=command.venue, previous_held_on=state.scheduled_on,
                                              reason=command.reason)]

@@ -60,6 +60,9 @@ from services.ceremony.policy import CeremonyPolicy
 NO_RETIREE = UUID(int=0)
 
 
+CONSENT_ZH = {Consent.PENDING: "待征求", Consent.GIVEN: "同意举办", Consent.DECLINED: "不愿举办"}
+
+
 def certificate_number(unit: str, year: int, sequence: int) -> str:
     """退休证编号: the unit, the year of issue and the unit's sequence of that year (U0002-2027-0001)."""
     return f"{unit}-{year}-{sequence:04d}"
@@ -210,7 +213,7 @@ def authorize(actor: Actor, unit: str) -> None:
     """Unit staff act only within their unit; the district office (and the platform itself) everywhere."""
     if not actor.may_act_for(unit):
         raise forbidden(f"{actor.user} ({actor.role.value} of {actor.unit}) may not act for unit {unit}",
-                        actor_unit=actor.unit, unit=unit)
+                        zh=f"您（{actor.unit}）无权办理其他单位（{unit}）的事项", actor_unit=actor.unit, unit=unit)
 
 
 def decide(command: CeremonyCaseCommand, state: Case, facts: Facts) -> list[Event]:
@@ -221,14 +224,17 @@ def decide(command: CeremonyCaseCommand, state: Case, facts: Facts) -> list[Even
 def check(command: CeremonyCaseCommand, state: Case, facts: Facts) -> None:
     """Every refusal, before any side effect (a certificate number is taken only after this passed)."""
     if not state.opened:
-        raise not_found(f"no honorary-retirement case for retiree {command.retiree_id}")
+        raise not_found(f"no honorary-retirement case for retiree {command.retiree_id}",
+                        zh="该退休人员没有荣誉退休仪式记录（退休批准后才会建立）")
     authorize(command.actor, state.unit)
     if state.closed:
-        raise conflict("the case is closed (the retiree died); nothing more is recorded")
+        raise conflict("the case is closed (the retiree died); nothing more is recorded",
+                       zh="该退休人员已去世，荣誉退休仪式事项已终止，不再登记")
     match command:
         case GiveConsent() | DeclineConsent():
             if state.consent is not Consent.PENDING:
                 raise conflict(f"the retiree's wish is already recorded: {state.consent.value}",
+                               zh=f"已登记本人意愿（{CONSENT_ZH[state.consent]}），不能重复登记",
                                consent=state.consent.value)
         case CompleteHandoverStep():
             _check_step(command, state)
@@ -238,35 +244,40 @@ def check(command: CeremonyCaseCommand, state: Case, facts: Facts) -> None:
 
 def _check_step(cmd: CompleteHandoverStep, state: Case) -> None:
     if cmd.step in state.steps:
-        raise conflict(f"handover step {cmd.step.value} is already done", step=cmd.step.value)
+        raise conflict(f"handover step {cmd.step.value} is already done", zh="该交接步骤已办结", step=cmd.step.value)
     if cmd.step is HandoverStep.HANDED_OVER and cmd.actor.role is not Role.DISTRICT_OFFICE:
         raise forbidden("only the district veteran-cadre office acknowledges the handover (区老干部工作科室确认接收)",
-                        step=cmd.step.value)
+                        zh="交接须由区老干部局确认接收", step=cmd.step.value)
 
 
 def _check_ceremony(cmd: CeremonyCommand, state: Case, facts: Facts) -> None:  # noqa: C901, PLR0912 - one rule per line
     if state.consent is Consent.DECLINED:
-        raise conflict("the retiree declined the ceremony (本人不愿举办); their wish is respected")
+        raise conflict("the retiree declined the ceremony (本人不愿举办); their wish is respected",
+                       zh="本人不愿举办荣誉退休仪式，应尊重本人意愿")
     if state.consent is Consent.PENDING:
-        raise conflict("ask the retiree's wish first: consent is not given yet (举办前需征求本人意愿)")
+        raise conflict("ask the retiree's wish first: consent is not given yet (举办前需征求本人意愿)",
+                       zh="举办前需征求本人意愿：尚未登记本人同意")
     if state.held:
-        raise conflict("the ceremony was already held")
+        raise conflict("the ceremony was already held", zh="荣誉退休仪式已经举办")
     item = ITEM_OF_COMMAND.get(type(cmd))
     if item is not None and item in state.items:
-        raise conflict(f"{CHECKLIST_ZH[item]} is already recorded", item=item.value)
+        raise conflict(f"{CHECKLIST_ZH[item]} is already recorded", zh=f"“{CHECKLIST_ZH[item]}”已登记", item=item.value)
     match cmd:
         case ScheduleCeremony() | RescheduleCeremony():
             if state.mode is CeremonyMode.HALF_YEAR_BATCH:
                 raise refused(f"this unit holds half-yearly batches: schedule batch {state.batch_id}",
-                              batch_id=state.batch_id)
+                              zh="本单位按每半年集中举办，请安排所在批次的仪式日期", batch_id=state.batch_id)
             if isinstance(cmd, ScheduleCeremony) and state.scheduled_on is not None:
-                raise conflict(f"already scheduled on {state.scheduled_on}: reschedule with a reason")
+                raise conflict(f"already scheduled on {state.scheduled_on}: reschedule with a reason",
+                               zh=f"仪式已定于 {state.scheduled_on} 举办；如需改期，请填写改期原因")
             if isinstance(cmd, RescheduleCeremony) and state.scheduled_on is None:
-                raise conflict("nothing to reschedule: the ceremony is not scheduled yet")
+                raise conflict("nothing to reschedule: the ceremony is not scheduled yet",
+                               zh="仪式尚未安排日期，无需改期")
             if cmd.held_on < facts.today:
-                raise refused(f"the date {cmd.held_on} is in the past (today is {facts.today})", field="held_on")
+                raise refused(f"the date {cmd.held_on} is in the past (today is {facts.today})",
+                              zh=f"仪式日期 {cmd.held_on} 早于今天（{facts.today}），请重新选择", field="held_on")
         case RecordExtraItem() if cmd.item in state.extras:
-            raise conflict(f"extra item {cmd.item} is already recorded", item=cmd.item)
+            raise conflict(f"extra item {cmd.item} is already recorded", zh=f"“{cmd.item}”已登记", item=cmd.item)
         case HoldCeremony():
             _check_hold(cmd, state, facts)
         case IssueCertificate() | GiveThankYouLetter() if facts.document is None:
@@ -277,14 +288,16 @@ def _check_ceremony(cmd: CeremonyCommand, state: Case, facts: Facts) -> None:  #
 
 def _check_hold(cmd: HoldCeremony, state: Case, facts: Facts) -> None:
     if cmd.held_on > facts.today:
-        raise refused(f"a ceremony on {cmd.held_on} has not happened yet (today is {facts.today})", field="held_on")
+        raise refused(f"a ceremony on {cmd.held_on} has not happened yet (today is {facts.today})",
+                      zh=f"举办日期 {cmd.held_on} 晚于今天（{facts.today}），仪式举办后再登记", field="held_on")
     if cmd.held_on < state.approved_on:
-        raise refused(f"held on {cmd.held_on}, before the approval on {state.approved_on}", field="held_on")
+        raise refused(f"held on {cmd.held_on}, before the approval on {state.approved_on}",
+                      zh=f"举办日期 {cmd.held_on} 早于退休批准日期 {state.approved_on}，请核对", field="held_on")
     missing = state.missing_items
     if missing:
         names = "、".join(CHECKLIST_ZH[i] for i in missing)
         raise refused(f"仪式内容不全，尚缺：{names} (the 6 items of 6+X must all be recorded first)",
-                      missing=[i.value for i in missing])
+                      zh=f"仪式内容不全，尚缺：{names}", missing=[i.value for i in missing])
 
 
 def _events(command: CeremonyCaseCommand, state: Case, facts: Facts) -> list[Event]:  # noqa: C901, PLR0911, PLR0912 - one case per command
@@ -330,7 +343,7 @@ def _events(command: CeremonyCaseCommand, state: Case, facts: Facts) -> list[Eve
 
 def _document(facts: Facts) -> Document:
     if facts.document is None:
-        raise refused("the document was not generated")
+        raise refused("the document was not generated", zh="文书未能生成，请重试")
     return facts.document
 
 

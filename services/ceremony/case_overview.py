@@ -169,7 +169,8 @@ CASE_COLUMNS = (
 
 def _may_see(actor: Actor, unit: str) -> None:
     if not actor.may_act_for(unit):
-        raise forbidden(f"{actor.user} of {actor.unit} may not read ceremonies of unit {unit}")
+        raise forbidden(f"{actor.user} of {actor.unit} may not read ceremonies of unit {unit}",
+                        zh=f"无权查看其他单位（{unit}）的荣誉退休仪式")
 
 
 def _rate(on_time: int, due: int) -> float | None:
@@ -184,7 +185,8 @@ class CaseOverview:
         row = await conn.fetchrow(f"SELECT {CASE_COLUMNS} FROM ceremony.case_overview WHERE retiree_id = $1",
                                   q.retiree_id)
         if row is None:
-            raise not_found(f"no honorary-retirement case for retiree {q.retiree_id}")
+            raise not_found(f"no honorary-retirement case for retiree {q.retiree_id}",
+                            zh="该退休人员没有荣誉退休仪式记录")
         _may_see(q.actor, row["unit"])
         return row_to_json(row)
 
@@ -217,7 +219,8 @@ class CaseOverview:
         bid = batch_id(q.unit, q.year, q.half)
         head = await conn.fetchrow("SELECT * FROM ceremony.batches WHERE batch_id = $1", bid)
         if head is None:
-            raise not_found(f"no batch {bid}: nobody of this unit was approved in that half year")
+            raise not_found(f"no batch {bid}: nobody of this unit was approved in that half year",
+                            zh="没有该半年的集中仪式批次：该半年本单位无人批准退休")
         members = await conn.fetch(
             "SELECT retiree_id, status, consent, approved_on, items, certificate_number, held_on "
             "FROM ceremony.case_overview WHERE batch_id = $1 ORDER BY approved_on, retiree_id", bid)
@@ -231,7 +234,8 @@ class CaseOverview:
         if q.unit is not None:
             _may_see(q.actor, q.unit)
         elif not q.actor.oversees_all:
-            raise forbidden("only the district office compares every unit; ask for your own unit")
+            raise forbidden("only the district office compares every unit; ask for your own unit",
+                            zh="只有区老干部局可以查看各单位的比较，请查询本单位")
         rows = await conn.fetch(
             "SELECT unit, "
             "count(*) FILTER (WHERE c_owed AND (held_on IS NOT NULL OR ceremony_due_on < $1)) AS ceremonies_due, "

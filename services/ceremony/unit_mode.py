@@ -16,5 +16,6 @@ def decide(command: SetCeremonyMode, state: CeremonyMode = DEFAULT_MODE) -> list
     """Applies to cases opened from now on; open cases keep the due date they were promised."""
     authorize(command.actor, command.unit)
     if command.mode is state:
-        raise conflict(f"unit {command.unit} already holds {state.value} ceremonies", mode=state.value)
+        raise conflict(f"unit {command.unit} already holds {state.value} ceremonies",
+                       zh="本单位已是该举办方式，无需更改", mode=state.value)
     return [CeremonyModeSet(unit=command.unit, mode=command.mode)]

@@ -84,7 +84,8 @@ def compose(tasks: Sequence[asyncpg.Record | dict[str, Any]], day_start: datetim
 def decide_set_digest_mode(cmd: SetDigestMode) -> list[Event]:
     """A unit's digest mode is the unit head's choice, or the district office's."""
     if not cmd.actor.oversees_all and not (cmd.actor.unit == cmd.unit and cmd.actor.role is Role.UNIT_HEAD):
-        raise forbidden("only the unit head or the district office may change a unit's digest mode")
+        raise forbidden("only the unit head or the district office may change a unit's digest mode",
+                        zh="只有单位负责人或区老干部局可以更改本单位的每日汇总设置")
     return [DigestModeSet(unit=cmd.unit, enabled=cmd.enabled)]
 
 

@@ -27,9 +27,9 @@ class Message:
 def decide_mark_read(cmd: MarkRead, message: Message | None) -> list[Event]:
     """Only the recipient (or the district office) reads a message; reading it again changes nothing."""
     if message is None:
-        raise not_found(f"no inbox message {cmd.message_id}")
+        raise not_found(f"no inbox message {cmd.message_id}", zh="找不到这条站内信")
     if not may_manage(cmd.actor, message.recipient):
-        raise forbidden(f"{cmd.actor.user} may not read {message.recipient}'s inbox")
+        raise forbidden(f"{cmd.actor.user} may not read {message.recipient}'s inbox", zh="只能查看本人的站内信")
     if message.read:
         return []
     return [InboxMessageRead(message_id=cmd.message_id, recipient=message.recipient, read_by=cmd.actor.user)]
@@ -51,7 +51,7 @@ PROJECTION = Routes.of({InboxMessageRead: message_read})
 
 async def list_inbox(conn: Connection, q: ListInbox, _now: datetime) -> list[Any]:
     if not may_manage(q.actor, q.recipient):
-        raise forbidden(f"{q.actor.user} may not read {q.recipient}'s inbox")
+        raise forbidden(f"{q.actor.user} may not read {q.recipient}'s inbox", zh="只能查看本人的站内信")
     rows = await conn.fetch(
         "SELECT message_id, subject, body, rule, created_at, read_at FROM notify.inbox_messages "
         "WHERE recipient = $1 AND (NOT $2 OR read_at IS NULL) ORDER BY created_at DESC, message_id LIMIT $3",

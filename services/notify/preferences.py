@@ -12,7 +12,7 @@ from services.notify.recipients import may_manage
 
 def decide_set_preference(cmd: SetChannelPreference) -> list[Event]:
     if not may_manage(cmd.actor, cmd.recipient):
-        raise forbidden(f"{cmd.actor.user} may not set {cmd.recipient}'s channels")
+        raise forbidden(f"{cmd.actor.user} may not set {cmd.recipient}'s channels", zh="只能设置本人的通知方式")
     channels = list(dict.fromkeys(cmd.channels))  # keep the order, drop repeats
     return [ChannelPreferenceSet(recipient=cmd.recipient, channels=channels)]
 

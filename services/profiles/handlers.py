@@ -98,7 +98,7 @@ async def retiree_command(ctx: CommandContext, cmd: ArchiveCommand) -> Accepted:
             await ctx.conn.execute("INSERT INTO profiles.id_index (id_hash, retiree_id) VALUES ($1, $2)",
                                    digest, cmd.retiree_id)
         except asyncpg.UniqueViolationError as exc:  # registered concurrently under another id
-            raise conflict("this ID number is already in the archive") from exc
+            raise conflict("this ID number is already in the archive", zh="该身份证号码已在档案中") from exc
     if isinstance(cmd, ErasePersonalData):
         assert ctx.keyring is not None
         await ctx.keyring.erase(ctx.conn, str(cmd.retiree_id))

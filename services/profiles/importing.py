@@ -20,7 +20,8 @@ def _register_command(cmd: ImportRoster, row: RosterRow) -> RegisterRetiree:
     return RegisterRetiree(
         command_id=cmd.command_id, actor=cmd.actor, retiree_id=row.retiree_id, name=row.name,
         id_number=row.id_number, unit=cmd.unit, category=row.category, retirement_date=row.retirement_date,
-        already_retired=True, phone=row.phone, address=row.address, party_joined_on=row.party_joined_on,
+        already_retired=True, phone=row.phone, address=row.address, party_member=row.party_member,
+        party_joined_on=row.party_joined_on,
     )
 
 
@@ -29,7 +30,7 @@ async def import_roster(ctx: CommandContext, cmd: ImportRoster) -> Accepted:
     authorize(cmd.actor, cmd.unit)
     unit, _ = await load_unit(ctx, cmd.unit)
     if not unit.exists:
-        raise refused(f"unit {cmd.unit} is not registered", field="unit")
+        raise refused(f"unit {cmd.unit} is not registered", zh=f"单位 {cmd.unit} 尚未登记", field="unit")
     today = local_date(ctx.now)
     digests: dict[int, bytes] = {}
     problems: list[dict[str, Any]] = []
@@ -59,7 +60,7 @@ async def import_roster(ctx: CommandContext, cmd: ImportRoster) -> Accepted:
         fresh.append((row, events))
     if problems:
         raise DomainError(ErrorCode.VALIDATION, f"{len(problems)} rows are invalid; nothing was imported",
-                          problems=problems)
+                          zh=f"{len(problems)} 行数据有误，未导入任何人员", problems=problems)
     await ctx.keyring.create_keys(ctx.conn, [str(row.retiree_id) for row, _ in fresh])
     batch: list[StreamBatch] = [(retiree_stream(row.retiree_id), 0, events, cmd.unit) for row, events in fresh]
     recorded = await ctx.record_many(batch)

@@ -25,7 +25,7 @@ async def record_access(  # noqa: PLR0913
 
 async def list_read_access(conn: Connection, q: ListReadAccess, _now: datetime) -> list[Any]:
     if q.actor.role is not Role.DISTRICT_OFFICE:
-        raise forbidden("only the district office may list read-access records")
+        raise forbidden("only the district office may list read-access records", zh="只有区老干部局可以查看查阅记录")
     rows = await conn.fetch(
         "SELECT * FROM profiles.read_access WHERE ($1::uuid IS NULL OR retiree_id = $1) "
         "AND ($2::text IS NULL OR user_id = $2) ORDER BY access_id DESC LIMIT $3",

@@ -244,13 +244,15 @@ class ArchiveQueries:
     async def get_retiree(self, conn: Connection, q: GetRetiree, now: datetime) -> dict[str, Any]:
         row = await conn.fetchrow("SELECT * FROM profiles.retirees WHERE retiree_id = $1", q.retiree_id)
         if row is None:
-            raise not_found(f"no retiree {q.retiree_id}")
+            raise not_found(f"no retiree {q.retiree_id}", zh="档案中没有该退休人员")
         fields = ["name", *q.reveal]
         if not q.actor.may_act_for(row["unit"]):
             await record_access(conn, q.actor, q.retiree_id, fields, q.purpose, success=False, detail="forbidden")
-            raise forbidden(f"{q.actor.user} of {q.actor.unit} may not read retirees of {row['unit']}")
+            raise forbidden(f"{q.actor.user} of {q.actor.unit} may not read retirees of {row['unit']}",
+                            zh="无权查看其他单位的退休人员档案")
         if q.reveal and not q.purpose:
-            raise refused("say why: revealing sensitive fields needs a purpose", field="purpose")
+            raise refused("say why: revealing sensitive fields needs a purpose",
+                          zh="查看身份证号、电话等敏感信息须说明用途", field="purpose")
         result = {c: row[c] for c in PLAIN_COLUMNS}
         result["age"] = _age(row["birth_date"], local_date(now))
         result["name"] = await open_field(conn, self._keyring, q.retiree_id, "name", row["sealed_name"])
@@ -280,7 +282,8 @@ class ArchiveQueries:
         self, conn: Connection, q: ListRetirees, now: datetime,
     ) -> dict[str, Any]:
         if not q.actor.may_act_for(q.unit):
-            raise forbidden(f"{q.actor.user} of {q.actor.unit} may not list retirees of {q.unit}")
+            raise forbidden(f"{q.actor.user} of {q.actor.unit} may not list retirees of {q.unit}",
+                            zh=f"无权查看其他单位（{q.unit}）的退休人员名单")
         where, args = ["unit = $1", "NOT erased"], [q.unit]
 
         def add(clause: str, value: Any) -> None:

@@ -57,7 +57,8 @@ async def list_units(conn: Connection, _q: ListUnits, _now: datetime) -> list[An
 
 async def list_staff(conn: Connection, q: ListStaff, _now: datetime) -> list[Any]:
     if q.unit is not None and not q.actor.may_act_for(q.unit):
-        raise forbidden(f"{q.actor.user} may not list the staff of {q.unit}")
+        raise forbidden(f"{q.actor.user} may not list the staff of {q.unit}",
+                        zh=f"无权查看其他单位（{q.unit}）的工作人员")
     unit = q.unit if q.unit is not None else (None if q.actor.oversees_all else q.actor.unit)
     rows = await conn.fetch(
         "SELECT s.*, (u.care_contact = s.user_id) AS care_contact FROM profiles.staff s "

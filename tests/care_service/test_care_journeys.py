@@ -244,7 +244,8 @@ class TestAssistance:
         too_much = await platform.send("care", "ApproveAssistance", {
             "case_id": cid, "amount": 3000, "actor": {"user": "head-U0001", "role": "unit_head", "unit": "U0001"}})
         assert (too_much["ok"], too_much["code"]) == (False, "forbidden")
-        assert "district office" in too_much["message"]
+        assert "district office" in too_much["developer_message"]
+        assert "区老干部局" in too_much["message"]  # what the unit head reads
         await ok(await platform.send("care", "ApproveAssistance", {"case_id": cid, "amount": 3000}))
         await ok(await platform.send("care", "PayAssistance", {
             "case_id": cid, "amount": 3000, "paid_on": "2027-03-01", "voucher": "2027-凭-0031"}))
@@ -253,3 +254,14 @@ class TestAssistance:
         assert (paid["status"], paid["decided_on_time"], paid["approved_amount"]) == ("paid", True, 3000)
 
 
+
+
+class TestTimesPeopleRead:
+    async def test_a_tasks_due_time_is_answered_in_beijing_time(self, platform: RunningPlatform,
+                                                               database_url: str) -> None:
+        await setup_units(platform)
+        _, visit = await hospitalised_retiree(platform, database_url)
+        listed = await platform.query("care", "ListTasks", {"unit": "U0001", "view": "open"})
+        due = next(t["due_at"] for t in listed["data"]["items"] if t["task_id"] == str(visit["task_id"]))
+        assert due.endswith("+08:00")  # the instant the database keeps in UTC, shown as people read it
+        assert datetime.fromisoformat(due) == visit["due_at"]

@@ -90,13 +90,15 @@ class TestBadCommands:
     async def test_malformed_json(self, platform: RunningPlatform, database_url: str) -> None:
         reply = await platform.send_raw("profiles", "ApproveRetirement", b'{"retiree_id": ')
         assert (reply["ok"], reply["code"]) == (False, "validation")
-        assert "malformed JSON" in reply["message"]
+        assert "malformed JSON" in reply["developer_message"]
+        assert "无法识别" in reply["message"]
         assert await event_count(database_url) == 0
 
     async def test_unknown_command(self, platform: RunningPlatform, database_url: str) -> None:
         reply = await platform.send("profiles", "LaunchRocket", {})
         assert (reply["ok"], reply["code"]) == (False, "validation")
-        assert "unknown command 'LaunchRocket'" in reply["message"]
+        assert "unknown command 'LaunchRocket'" in reply["developer_message"]
+        assert "没有这项操作" in reply["message"]
         assert "ApproveRetirement" in reply["details"]["known"]
         assert await event_count(database_url) == 0
 
@@ -105,7 +107,8 @@ class TestBadCommands:
         del body["document_number"]
         reply = await platform.send("profiles", "ApproveRetirement", body)
         assert (reply["ok"], reply["code"]) == (False, "validation")
-        assert "document_number" in reply["message"]
+        assert "document_number" in reply["developer_message"]
+        assert "缺少必填项" in reply["message"]
         assert reply["details"]["errors"][0]["field"] == "document_number"
         assert await event_count(database_url) == 0
 
@@ -127,9 +130,62 @@ class TestBadCommands:
         rid = await registered(platform)
         reply = await platform.send("profiles", "ApproveRetirement", approval(rid, approved_on="2999-01-01"))
         assert (reply["ok"], reply["code"]) == (False, "validation")
-        assert "future" in reply["message"]
+        assert "future" in reply["developer_message"]
+        assert "晚于今天" in reply["message"]
         assert await event_count(database_url) == 0
 
     async def test_unknown_query(self, platform: RunningPlatform) -> None:
         reply = await platform.query("care", "Nope", {})
         assert (reply["ok"], reply["code"]) == (False, "validation")
+
+
+class TestCommandIdsAreNotReused:
+    """A command id names one request: only an identical repeat gets the stored reply (issue 12.4)."""
+
+    async def test_another_command_under_a_used_id_is_refused_and_records_nothing(
+        self, platform: RunningPlatform, database_url: str,
+    ) -> None:
+        rid = await registered(platform)
+        await platform.send("profiles", "ApproveRetirement", approval(rid))
+        used = str(uuid.uuid4())
+        exam = await platform.send("profiles", "RecordHealthExam", {
+            "command_id": used, "retiree_id": str(rid), "examined_on": "2026-11-02", "summary": "血压正常"})
+        assert exam["ok"] is True
+        before = await event_count(database_url)
+        hospital = await platform.send("profiles", "RecordHospitalization", {
+            "command_id": used, "retiree_id": str(rid), "hospital": "区人民医院", "admitted_on": "2026-11-02"})
+        assert (hospital["ok"], hospital["code"]) == (False, "conflict")
+        assert "RecordHealthExam" in hospital["message"]  # says what the id was used for
+        assert "already used for another request" in hospital["developer_message"]
+        assert await event_count(database_url) == before  # no hospitalisation recorded under the exam's reply
+
+    async def test_the_same_command_with_another_body_is_refused_an_identical_repeat_is_answered(
+        self, platform: RunningPlatform,
+    ) -> None:
+        rid = await registered(platform)
+        await platform.send("profiles", "ApproveRetirement", approval(rid))
+        body = {"command_id": str(uuid.uuid4()), "retiree_id": str(rid), "examined_on": "2026-11-02",
+                "summary": "血压正常"}
+        first = await platform.send("profiles", "RecordHealthExam", body)
+        repeat = await platform.send("profiles", "RecordHealthExam", body)
+        other = await platform.send("profiles", "RecordHealthExam", {**body, "summary": "血糖偏高"})
+        assert first["ok"] is True
+        assert repeat == first
+        assert (other["ok"], other["code"]) == (False, "conflict")
+
+
+class TestStrictSchemas:
+    async def test_a_number_where_the_schema_says_date_time_is_refused(
+        self, platform: RunningPlatform, database_url: str,
+    ) -> None:
+        reply = await platform.send("care", "CompleteTask", {
+            "task_id": str(uuid.uuid4()), "done_at": 1796152848, "done_by": ["clerk"], "form": "phone"})
+        assert (reply["ok"], reply["code"]) == (False, "validation")
+        assert reply["details"]["errors"][0]["field"] == "done_at"
+        assert "日期时间" in reply["message"]
+
+    async def test_a_string_where_the_schema_says_integer_is_refused(self, platform: RunningPlatform) -> None:
+        reply = await platform.send("profiles", "ReportHardship", {
+            "retiree_id": str(uuid.uuid4()), "description": "医药费负担重", "amount_requested": "3000"})
+        assert (reply["ok"], reply["code"]) == (False, "validation")
+        assert reply["details"]["errors"][0]["field"] == "amount_requested"

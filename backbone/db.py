@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeAlias
 from uuid import UUID
 
 import asyncpg
+
+from contracts.base import LOCAL_TZ
 
 if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
@@ -40,10 +43,14 @@ def quote_ident(name: str) -> str:
 
 
 def row_to_json(row: Mapping[str, Any] | asyncpg.Record) -> dict[str, Any]:
-    """A read-model row as JSON-ready values (dates as ISO strings, UUIDs as text)."""
+    """A read-model row as JSON-ready values (dates as ISO strings, UUIDs as text). A moment is shown in the
+    district's time (+08:00), as people read it; it is the same instant as the UTC the database stores.
+    """
     out: dict[str, Any] = {}
     for key, value in row.items():
-        if hasattr(value, "isoformat"):
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            out[key] = value.astimezone(LOCAL_TZ).isoformat()
+        elif hasattr(value, "isoformat"):
             out[key] = value.isoformat()
         elif isinstance(value, UUID):
             out[key] = str(value)

@@ -52,7 +52,7 @@ class CampaignDesk:
         state, version = await load_state(ctx.conn, ctx.store, stream, campaign.evolve, Campaign())
         units = campaign.scope_units(cmd, await unit_contacts.all_units(ctx.conn))
         rows = await ctx.conn.fetch(
-            "SELECT retiree_id, unit, status, birth_date, party_joined_on IS NOT NULL AS party, living_alone, "
+            "SELECT retiree_id, unit, status, birth_date, party_member AS party, living_alone, "
             "survivors, erased FROM care.retiree_facts WHERE unit = ANY($1::text[])", list(units))
         people = campaign.eligible(
             (Candidate(r["retiree_id"], r["unit"], r["status"], r["birth_date"], r["party"], r["living_alone"],

@@ -84,7 +84,7 @@ async def member_discharged(conn: Connection, event: MemberDischarged, meta: Eve
 
 
 async def party_membership_recorded(conn: Connection, event: PartyMembershipRecorded, meta: EventMeta) -> None:
-    await _set(conn, event.retiree_id, meta, party_joined_on=event.joined_on)
+    await _set(conn, event.retiree_id, meta, party_member=True, party_joined_on=event.joined_on)
 
 
 async def talent_pool_joined(conn: Connection, event: TalentPoolJoined, meta: EventMeta) -> None:
@@ -144,5 +144,5 @@ async def load_facts(conn: Connection, retiree_id: UUID) -> asyncpg.Record | Non
 async def get_retiree_facts(conn: Connection, query: GetRetireeFacts, _now: datetime) -> dict[str, Any]:
     row = await load_facts(conn, query.retiree_id)
     if row is None:
-        raise not_found(f"care has no facts about retiree {query.retiree_id}")
+        raise not_found(f"care has no facts about retiree {query.retiree_id}", zh="关怀服务中没有该退休人员的信息")
     return row_to_json(row)

@@ -39,9 +39,11 @@ def period_bounds(period: str) -> tuple[date, date]:
     if m := re.fullmatch(r"(\d{4})-(\d{2})", period):
         y, mo = int(m[1]), int(m[2])
         if not 1 <= mo <= 12:  # noqa: PLR2004
-            raise refused(f"no month {mo}", field="period")
+            raise refused(f"no month {mo}", zh=f"没有 {mo} 月，请填写 01 至 12 月", field="period")
         return date(y, mo, 1), date(y + mo // 12, mo % 12 + 1, 1)
-    raise refused(f"unknown period {period!r}: use 2027, 2027Q1, 2027H1 or 2027-03", field="period")
+    raise refused(f"unknown period {period!r}: use 2027, 2027Q1, 2027H1 or 2027-03",
+                  zh=f"考评期间“{period}”无法识别，请写成 2027（年）、2027Q1（季度）、2027H1（半年）或 2027-03（月）",
+                  field="period")
 
 
 def _pct(part: int | None, whole: int | None) -> float | None:
@@ -104,12 +106,14 @@ QUERIES: dict[str, str] = {
 
 async def unit_scores(conn: Connection, q: GetUnitScores, now: datetime) -> dict[str, Any]:
     if q.unit is not None and not q.actor.may_act_for(q.unit):
-        raise forbidden(f"{q.actor.user} may not read the scores of {q.unit}")
+        raise forbidden(f"{q.actor.user} may not read the scores of {q.unit}", zh=f"无权查看其他单位（{q.unit}）的考评")
     start, end = period_bounds(q.period)
     start_at, end_at = (datetime.combine(d, time(0), LOCAL_TZ) for d in (start, end))
     years = [str(y) for y in range(start.year, (end.year if end.month > 1 or end.day > 1 else end.year - 1) + 1)]
     as_of = min(now, end_at)
-    units = {r["unit"]: r["name"] for r in await conn.fetch("SELECT unit, name FROM care.unit_contacts")}
+    known = await conn.fetch("SELECT unit, name, kind FROM care.unit_contacts")
+    units = {r["unit"]: r["name"] for r in known}
+    scope = "district" if q.unit is None and q.actor.oversees_all else "unit"
     if q.unit is not None:
         units = {q.unit: units.get(q.unit)}
     elif not q.actor.oversees_all:
@@ -119,10 +123,20 @@ async def unit_scores(conn: Connection, q: GetUnitScores, now: datetime) -> dict
         args: list[Any] = [start_at, end_at, as_of, years]
         used = max(int(n) for n in re.findall(r"\$(\d)", sql))
         results[name] = {r["unit"]: r for r in await conn.fetch(sql, *args[:used])}
-    rows = [_unit_row(u, units[u], results) for u in sorted(units)]
+    district_units = {r["unit"] for r in known if r["kind"] == "district"}
+    # The district itself is not a unit being scored: its row is left out unless something was owed there.
+    rows = []
+    for u in sorted(units):
+        row = _unit_row(u, units[u], results)
+        if not (u in district_units and scope == "district" and _owes_nothing(row)):
+            rows.append(row)
     totals = _totals(results, set(units))
     return {"period": q.period, "start": start.isoformat(), "end": end.isoformat(), "as_of": as_of.isoformat(),
-            "metrics_zh": METRICS_ZH, "units": rows, "district": totals}
+            "scope": scope, "metrics_zh": METRICS_ZH, "units": rows, "district": totals}
+
+
+def _owes_nothing(row: dict[str, Any]) -> bool:
+    return all(v is None for k, v in row.items() if k.endswith(("_pct", "_visit"))) and not row["overdue_open_tasks"]
 
 
 def _get(results: dict[str, dict[str, asyncpg.Record]], metric: str, unit: str, col: str) -> Any:

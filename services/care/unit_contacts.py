@@ -8,8 +8,9 @@ from contracts.profiles import CareContactSet, StaffDeactivated, StaffRegistered
 
 
 async def unit_registered(conn: Connection, event: UnitRegistered, _meta: EventMeta) -> None:
-    await conn.execute("INSERT INTO care.unit_contacts (unit, name) VALUES ($1, $2) "
-                       "ON CONFLICT (unit) DO UPDATE SET name = excluded.name", event.code, event.name)
+    await conn.execute("INSERT INTO care.unit_contacts (unit, name, kind) VALUES ($1, $2, $3) "
+                       "ON CONFLICT (unit) DO UPDATE SET name = excluded.name, kind = excluded.kind",
+                       event.code, event.name, event.kind.value)
 
 
 async def care_contact_set(conn: Connection, event: CareContactSet, _meta: EventMeta) -> None:

@@ -69,6 +69,7 @@ class ThankYouLetter:
     approved_on: date
     signed_by: str
     issued_on: date
+    party_member: bool = False  # 离岗不离党 is said to party members only
 
 
 def _zh(day: date) -> str:
@@ -130,7 +131,8 @@ def render_thank_you_letter(target: Path, letter: ThankYouLetter) -> Path:
         f"    在您光荣退休之际（{_zh(letter.approved_on)}批准），{letter.unit_name}全体同事",
         "向您致以崇高的敬意和衷心的感谢！",
         "    多年来，您爱岗敬业、勤勉尽责，为单位的发展倾注了心血。",
-        "    退休不褪色，离岗不离党。衷心祝愿您身体健康、生活幸福，",
+        "    退休不褪色，离岗不离党。衷心祝愿您身体健康、生活幸福，" if letter.party_member
+        else "    衷心祝愿您退休后身体健康、生活幸福，",
         "    希望您继续关心支持单位工作，发挥余热，安享晚年。",
         "    此致",
         "敬礼！",

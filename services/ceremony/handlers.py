@@ -49,24 +49,31 @@ class Handlers:
         stream = case_stream(cmd.retiree_id)
         state, version = await load_state(ctx.conn, ctx.store, stream, case.evolve, Case())
         facts = Facts(today=self.policy.today(ctx.now))
-        if isinstance(cmd, IssueCertificate | GiveThankYouLetter):
-            case.check(cmd, state, facts)  # refuse before a number is taken or a file written
-            facts = Facts(today=facts.today, document=await self._document(ctx, cmd, state, facts))
-        return await ctx.record(stream, version, case.decide(cmd, state, facts), unit=state.unit)
+        if not isinstance(cmd, IssueCertificate | GiveThankYouLetter):
+            return await ctx.record(stream, version, case.decide(cmd, state, facts), unit=state.unit)
+        case.check(cmd, state, facts)  # refuse before a number is taken or a file written
+        document = await self._document(ctx, cmd, state, facts)
+        reply = await ctx.record(stream, version, case.decide(cmd, state, Facts(facts.today, document)),
+                                 unit=state.unit)
+        # The office writes the number on the certificate's cover and in its register: say it.
+        return reply.model_copy(update={"summary": {"certificate_number": document.number,
+                                                    "document_path": document.path}})
 
     async def _document(self, ctx: CommandContext, cmd: IssueCertificate | GiveThankYouLetter, state: Case,
                         facts: Facts) -> Document:
         name = await self.archive.retiree_name(cmd.retiree_id, "生成退休证" if isinstance(cmd, IssueCertificate)
                                                else "生成感谢信")
         row = await ctx.conn.fetchrow(
-            "SELECT u.name AS unit_name, c.document_number, r.retirement_date FROM ceremony.cases c "
-            "LEFT JOIN ceremony.units u ON u.code = c.unit LEFT JOIN ceremony.retirees r USING (retiree_id) "
-            "WHERE c.retiree_id = $1", cmd.retiree_id)
+            "SELECT u.name AS unit_name, c.document_number, r.retirement_date, "
+            "EXISTS (SELECT 1 FROM ceremony.party_members p WHERE p.retiree_id = c.retiree_id) AS party_member "
+            "FROM ceremony.cases c LEFT JOIN ceremony.units u ON u.code = c.unit "
+            "LEFT JOIN ceremony.retirees r USING (retiree_id) WHERE c.retiree_id = $1", cmd.retiree_id)
         unit_name = (row and row["unit_name"]) or state.unit
         folder = self.documents_dir / state.unit / str(cmd.retiree_id)
         if isinstance(cmd, GiveThankYouLetter):
             letter = ThankYouLetter(name=name, unit_name=unit_name, approved_on=state.approved_on,
-                                    signed_by=cmd.signed_by, issued_on=facts.today)
+                                    signed_by=cmd.signed_by, issued_on=facts.today,
+                                    party_member=bool(row and row["party_member"]))
             return Document(path=str(render_thank_you_letter(folder / "感谢信.pdf", letter)))
         number = certificate_number(state.unit, facts.today.year,
                                     await self._next_certificate_sequence(ctx, state.unit, facts.today.year))

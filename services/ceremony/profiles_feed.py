@@ -19,6 +19,7 @@ from contracts.ceremony import DEFAULT_MODE, CeremonyMode, HandoverStep, batch_s
 from contracts.profiles import (
     CommunityRegistered,
     MemberDeceased,
+    PartyMembershipRecorded,
     RetireeTransferred,
     RetirementApproved,
     UnitRegistered,
@@ -66,6 +67,10 @@ class ProfilesFeed:
         await self._on_case(conn, meta, event.retiree_id,
                             lambda s: case.step_seen(s, HandoverStep.COMMUNITY_REGISTERED, today))
 
+    async def party_member(self, conn: Connection, event: PartyMembershipRecorded, _meta: EventMeta) -> None:
+        await conn.execute("INSERT INTO ceremony.party_members (retiree_id) VALUES ($1) ON CONFLICT DO NOTHING",
+                           event.retiree_id)
+
     async def transferred(self, conn: Connection, event: RetireeTransferred, _meta: EventMeta) -> None:
         await conn.execute("UPDATE ceremony.retirees SET unit = $2 WHERE retiree_id = $1", event.retiree_id,
                            event.to_unit)
@@ -85,4 +90,4 @@ class ProfilesFeed:
     def routes(self) -> Routes:
         return Routes.of({UnitRegistered: self.unit_registered, RetirementApproved: self.approved,
                           CommunityRegistered: self.community_registered, RetireeTransferred: self.transferred,
-                          MemberDeceased: self.deceased})
+                          MemberDeceased: self.deceased, PartyMembershipRecorded: self.party_member})

@@ -23,6 +23,7 @@ from services.notify.contacts import Contact, ProfilesContacts, staff_contact
 from services.notify.outcomes import Outcomes
 from services.notify.planning import SEND_TIMER, Send, send_timer_id
 from services.notify.quiet_hours import backoff
+from services.notify.recipients import suppression
 from services.notify.settings import NotifySettings
 from services.notify.templates import TemplateError, Templates, message_context
 
@@ -53,9 +54,15 @@ class DeliveryWorker:
 
     async def _attempt(self, conn: Connection, row: asyncpg.Record, attempt: int, now: datetime) -> None:
         channel = self.channels[ChannelName(row["channel"])]
+        # Whether the person may be told at all comes first: a message that waited (quiet hours, a retry) for
+        # someone who died meanwhile is suppressed, whatever else would have stopped it.
+        gone = await suppression(conn, row["recipient"])
+        if gone is not None:
+            await self.outcomes.suppressed(conn, row, gone, now)
+            return
         if not channel.configured:
             await self.outcomes.failed(conn, row, attempts=0, code="not_configured",
-                                  reason=f"channel {channel.name} is not configured", now=now)
+                                       reason=f"channel {channel.name} is not configured", now=now)
             return
         contact = await self._contact(conn, row["recipient"], channel)
         if contact is None:
@@ -68,7 +75,7 @@ class DeliveryWorker:
         address = getattr(contact, channel.needs) if channel.needs else contact.phone
         if channel.needs and not address:
             await self.outcomes.failed(conn, row, attempts=0, code="no_address",
-                                  reason=f"no {channel.needs} for {row['recipient']}", now=now)
+                                       reason=f"no {channel.needs} for {row['recipient']}", now=now)
             return
         unit_name = await conn.fetchval("SELECT name FROM notify.units WHERE code = $1", row["unit"])
         rendered = self.templates.render(row["template"], message_context(
@@ -85,9 +92,6 @@ class DeliveryWorker:
         if kind == "staff":
             return await staff_contact(conn, key)
         retiree_id = uuid.UUID(key)
-        gone = await conn.fetchval("SELECT reason FROM notify.suppressions WHERE retiree_id = $1", retiree_id)
-        if gone is not None:
-            return Contact(name=None, gone=gone)
         if channel.name is ChannelName.INBOX:
             # The retiree's own inbox needs no contact, and so their name is not written into notify's tables.
             return Contact(name=None)

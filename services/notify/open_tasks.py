@@ -69,7 +69,8 @@ PROJECTION = Routes.of({
 async def for_digest(conn: Connection, unit: str, due_before: datetime, opened_since: datetime,
                      ) -> list[asyncpg.Record]:
     """A unit's open tasks due before `due_before` or opened since `opened_since`, soonest due first, each with
-    its assignee's name where notify knows the staff member."""
+    its assignee's name where notify knows the staff member.
+    """
     return await conn.fetch(
         "SELECT t.task_id, t.kind, t.assignee, s.name AS assignee_name, t.due_at, t.overdue, t.opened_at "
         "FROM notify.care_tasks t LEFT JOIN notify.staff s ON s.user_id = t.assignee "

@@ -214,3 +214,28 @@ async def test_sealed_fields_in_the_read_model_are_ciphertext(
     finally:
         await conn.close()
     assert value.startswith("wqenc:v1:")
+
+
+class TestPartyMembersWithoutAJoinDate:
+    async def test_an_imported_member_without_a_date_is_a_member_everywhere_but_gets_no_political_birthday(
+        self, platform: RunningPlatform,
+    ) -> None:
+        await seed(platform)
+        rid = uuid.uuid4()
+        row = {"row": 3, "retiree_id": str(rid), "name": "王党员", "retirement_date": "2010-07-01",
+               "id_number": make_id_number("110105", date(1950, 7, 1), 13), "party_member": True}
+        reply = await platform.send("profiles", "ImportRoster", {"unit": "U0001", "source": "名册.xlsx", "rows": [row]})
+        assert reply["ok"], reply
+        archive = await platform.query("profiles", "GetRetiree", {"retiree_id": str(rid)})
+        assert (archive["data"]["party_member"], archive["data"]["party_joined_on"]) == (True, None)
+
+        async def care_knows() -> dict[str, Any] | None:
+            facts = await platform.query("care", "GetRetireeFacts", {"retiree_id": str(rid)})
+            return facts["data"] if facts["ok"] and facts["data"]["party_member"] else None
+        facts = await platform.eventually(care_knows)
+        assert facts is not None, "care never learned that the person is a party member"
+        assert facts["party_joined_on"] is None
+        launched = await platform.send("care", "LaunchCampaign", {
+            "campaign_id": str(uuid.uuid4()), "festival": "custom", "title": "七一走访老党员", "year": 2099,
+            "due_on": "2099-07-01", "scope": {"units": ["U0001"], "party_members_only": True}})
+        assert launched["summary"]["tasks"] == 1  # the member is reached

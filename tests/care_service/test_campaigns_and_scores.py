@@ -247,3 +247,19 @@ class TestScoresCountObligationsMet:
             "done_by": ["clerk-U0001"], "form": "home", "actor": clerk("U0001")}))
         reply = await ok(await platform.query("care", "GetUnitScores", {"period": "2027Q1", "unit": "U0001"}))
         assert reply["data"]["units"][0]["festival_coverage_pct"] == 0.0
+
+
+class TestTheReportIsOfUnits:
+    async def test_the_district_itself_is_no_row_and_a_clerk_sees_a_report_of_their_unit(
+        self, platform: RunningPlatform, database_url: str,
+    ) -> None:
+        await ok(await platform.send("profiles", "RegisterUnit", {"code": "DISTRICT", "name": "某区",
+                                                                    "kind": "district"}))
+        await setup_units(platform)
+        await retiree(platform, "U0001", date(1955, 5, 5))
+        await settle(platform, database_url, 1)  # the feed is ordered: the units came before the retiree
+        office = await ok(await platform.query("care", "GetUnitScores", {"period": "2027Q1"}))
+        assert office["data"]["scope"] == "district"
+        assert [u["unit"] for u in office["data"]["units"]] == ["U0001", "U0002"]  # no row of dashes for DISTRICT
+        own = await ok(await platform.query("care", "GetUnitScores", {"period": "2027Q1", "actor": clerk("U0001")}))
+        assert own["data"]["scope"] == "unit"

@@ -44,12 +44,12 @@ async def register_unit(platform: RunningPlatform, code: str = UNIT, name: str =
 
 
 async def approved_retiree(platform: RunningPlatform, approved_on: date, name: str = "王建国",
-                           unit: str = UNIT) -> uuid.UUID:
+                           unit: str = UNIT, **registration: Any) -> uuid.UUID:
     rid = uuid.uuid4()
     birth = date(1966, 1, 1) + timedelta(days=random.randrange(3000))
     reply = await platform.send("profiles", "RegisterRetiree", {
         "retiree_id": str(rid), "name": name, "unit": unit,
-        "id_number": make_id_number("110105", birth, random.randrange(1, 999))})
+        "id_number": make_id_number("110105", birth, random.randrange(1, 999)), **registration})
     assert reply["ok"], reply
     reply = await platform.send("profiles", "ApproveRetirement", {
         "retiree_id": str(rid), "unit": unit, "document_number": "教人〔2027〕12号",

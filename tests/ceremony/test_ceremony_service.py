@@ -7,6 +7,7 @@ import shutil
 import subprocess
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,8 +36,9 @@ async def unit(platform: RunningPlatform, database_url: str) -> None:
     await register_unit(platform)
 
 
-async def consented(platform: RunningPlatform, approved_on: date = APPROVED, name: str = "王建国") -> str:
-    rid = await approved_retiree(platform, approved_on, name)
+async def consented(platform: RunningPlatform, approved_on: date = APPROVED, name: str = "王建国",
+                    **registration: Any) -> str:
+    rid = await approved_retiree(platform, approved_on, name, **registration)
     await case_of(platform, rid, status="awaiting_consent")
     await send_ok(platform, "GiveConsent", {"retiree_id": str(rid), "actor": staff()})
     return str(rid)
@@ -190,3 +192,22 @@ def ink_ratio(png: Path) -> float:
     assert int(maxval) == 255  # noqa: PLR2004
     dark = sum(1 for value in pixels[: int(width) * int(height)] if value < 160)  # noqa: PLR2004
     return dark / (int(width) * int(height))
+
+
+class TestDocumentsSayWhatIsTrue:
+    async def test_the_certificate_number_is_in_the_reply_and_the_party_is_named_only_to_members(
+        self, platform: RunningPlatform, database_url: str, unit: None,
+    ) -> None:
+        member = await consented(platform, name="李党员", party_joined_on="1990-07-01")
+        other = await consented(platform, name="张群众")
+        issued = await platform.send("ceremony", "IssueCertificate", {"retiree_id": member, "actor": staff()})
+        assert issued["ok"], issued
+        assert issued["summary"]["certificate_number"] == "U0007-2027-0001"
+        texts = {}
+        for rid in (member, other):
+            await send_ok(platform, "GiveThankYouLetter", {"retiree_id": rid, "signed_by": "张局长", "actor": staff()})
+            case = await case_of(platform, rid)
+            texts[rid] = pdf_text(Path(case["letter_path"])).replace(" ", "")
+        assert "离岗不离党" in texts[member]
+        assert "离岗不离党" not in texts[other]
+        assert "张群众" in texts[other]

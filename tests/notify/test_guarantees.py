@@ -202,3 +202,34 @@ class TestAssigneesHearInTime:
         assert "今日到期（1项）" in digests[2]["body"]
         for d in digests:
             assert "经办人：张伟" in d["body"]  # the assignee by name, never "未分配"
+
+
+class TestSuppressionFirst:
+    async def test_a_message_waiting_for_a_person_who_then_died_is_suppressed_not_failed(
+        self, platform: NotifyPlatform, smtp: SmtpPeer, sms: HttpPeer, wecom: HttpPeer,
+    ) -> None:
+        evening = datetime(2026, 5, 10, 22, 0, tzinfo=SHANGHAI)
+        conn = await asyncpg.connect(platform.database_url)
+        try:
+            await migrate_service(conn, notify_app.NAME, notify_app.MIGRATIONS)
+        finally:
+            await conn.close()
+        await freeze(platform, evening)
+        settings = notify_settings(smtp, sms, wecom, quiet=(time(21), time(8))).model_copy(
+            update={"sms_gateway_url": ""})  # no SMS gateway in this district
+        await platform.start_with(settings)
+        await seed_unit(platform)
+        rid = await register_retiree(platform)
+        cause = await platform.publish("ceremony", "ConsentRequested", {"retiree_id": str(rid), "unit": "U0001"})
+
+        async def sms_waiting() -> bool:
+            return any(r["channel"] == "sms" and r["status"] == "pending" for r in await platform.deliveries(cause))
+        assert await platform.eventually(sms_waiting)  # deferred to 08:00 by quiet hours
+        assert (await platform.send("profiles", "RecordDeath", {"retiree_id": str(rid), "died_on": "2026-05-10"}))["ok"]
+
+        async def suppressed() -> bool:
+            return bool(await platform.sql("SELECT 1 FROM notify.suppressions WHERE retiree_id = $1", rid))
+        assert await platform.eventually(suppressed)
+        await freeze(platform, datetime(2026, 5, 11, 8, 0, 5, tzinfo=SHANGHAI))
+        rows = {r["channel"]: r for r in await platform.settled(cause, 2)}
+        assert (rows["sms"]["status"], rows["sms"]["last_error"]) == ("suppressed", "deceased")

@@ -156,6 +156,7 @@ class Consumer:
         self._held.pop(env.stream_id, None)
         await msg.ack()
         self.handled += 1
+        log.debug("event_handled", consumer=self.spec.name, type=env.type, duplicate=not applied)
         metrics.CONSUMED.labels(self.spec.name, "applied" if applied else "duplicate").inc()
 
     async def _apply(self, event: Event, meta: EventMeta) -> bool:

@@ -98,7 +98,9 @@ async def run(  # noqa: C901, PLR0913, PLR0915 - the wiring of a process is one 
             raise SystemExit("WANQING_MASTER_KEY is required by a service that holds personal data")
         keyring = Keyring(name, parse_master_key(settings.master_key.get_secret_value()))
     clock = clock or PlatformClock(pool)
-    broker = NatsBroker(nats_url, max_reconnect_attempts=-1, connect_timeout=5)
+    # No faststream access log (two coloured lines per message, outside structlog): the router logs what it
+    # handled, at debug.
+    broker = NatsBroker(nats_url, max_reconnect_attempts=-1, connect_timeout=5, logger=None)
     relay_box: list[Relay] = []
 
     def wake() -> None:

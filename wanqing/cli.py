@@ -6,7 +6,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Coroutine
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
@@ -80,8 +80,10 @@ def up() -> None:
 
     settings = Settings()
     logs.configure(settings.log_format, settings.log_level, service="supervisor")
+    # The services' lines go to a file, so the banner and the supervisor's own lines stay readable here.
+    services_log = settings.data_dir.resolve() / "services.log"
     try:
-        code = Supervisor(settings).run()
+        code = Supervisor(settings, service_output=services_log).run()
     except RuntimeError as exc:
         fail(str(exc), 1)
     raise typer.Exit(code)
@@ -102,6 +104,8 @@ def _request(  # noqa: PLR0913 - the options of send and query, passed through
     body = messages.command_body(body, actor) if kind == "command" else messages.query_body(body, actor)
     reply = run_async(messages.request(nats_url(settings), subject, body, timeout))
     print_json(reply)
+    if reply.get("ok") is not True:  # the reply's `message` is for people (Chinese); the JSON keeps the detail
+        typer.echo(f"未受理：{reply.get('message')}", err=True)
     raise typer.Exit(0 if reply.get("ok") is True else 1)
 
 
@@ -149,24 +153,39 @@ def contracts_export(target: Path) -> None:
     typer.echo(f"wrote {len(written)} schemas under {target}")
 
 
+BackwardsOption = Annotated[bool, typer.Option("--backwards", help="Allow moving the platform's time back.")]
+
+
 def _show(reading: admin.ClockReading) -> None:
-    typer.echo(f"{reading.now.isoformat()}  ({reading.mode})")
+    typer.echo(f"平台时间 {reading.beijing}（北京时间，{reading.mode_zh}）")
+
+
+def _change(**how: Any) -> None:
+    try:
+        change: admin.ClockChange = run_async(admin.change_clock(database_url(Settings()), **how))
+    except admin.BackwardsError as exc:
+        fail(f"{exc.zh}\n({exc})", 1)
+    moved = change.moved
+    direction = "拨快" if moved >= timedelta(0) else "拨回"
+    typer.echo(f"平台时钟已{direction}：{change.before.beijing} → {change.after.beijing}（北京时间）")
+    _show(change.after)
 
 
 @clock_app.command("show")
 def clock_show() -> None:
-    """The platform's current time and whether it is simulated."""
+    """The platform's current time (shown in Beijing time) and whether it is simulated."""
     _show(run_async(admin.read_clock(database_url(Settings()))))
 
 
 @clock_app.command("set")
-def clock_set(when: Annotated[str, typer.Argument(help="ISO 8601 time; UTC when no offset is given.")]) -> None:
-    """Freeze the platform at a time."""
+def clock_set(when: Annotated[str, typer.Argument(help="ISO 8601 time; Beijing time when no offset is given.")],
+              backwards: BackwardsOption = False) -> None:
+    """Freeze the platform at a time (refused if that is earlier than now, unless --backwards)."""
     try:
         instant: datetime = admin.parse_instant(when)
     except ValueError as exc:
         fail(f"{when!r} is not an ISO 8601 time: {exc}")
-    _show(run_async(admin.change_clock(database_url(Settings()), to=instant)))
+    _change(to=instant, backwards=backwards)
 
 
 @clock_app.command("advance")
@@ -176,13 +195,13 @@ def clock_advance(duration: Annotated[str, typer.Argument(help="e.g. 3d, 12h, 30
         delta = parse_duration(duration)
     except ValueError as exc:
         fail(str(exc))
-    _show(run_async(admin.change_clock(database_url(Settings()), by=delta)))
+    _change(by=delta)
 
 
 @clock_app.command("reset")
-def clock_reset() -> None:
-    """Return the platform to the wall clock."""
-    _show(run_async(admin.change_clock(database_url(Settings()), reset=True)))
+def clock_reset(backwards: BackwardsOption = False) -> None:
+    """Return the platform to the wall clock (refused if that moves time back, unless --backwards)."""
+    _change(reset=True, backwards=backwards)
 
 
 @app.command()
@@ -305,7 +324,7 @@ def import_retirees(
 ) -> None:
     """Check a roster (every problem with its row number), then import it; re-importing changes nothing."""
     from contracts.base import local_date  # noqa: PLC0415
-    from wanqing.importer import import_roster, preview_lines  # noqa: PLC0415
+    from wanqing.importer import import_roster, nothing_to_import, preview_lines  # noqa: PLC0415
     from wanqing.roster import UnreadableRosterError  # noqa: PLC0415
 
     settings = Settings()
@@ -329,9 +348,16 @@ def import_retirees(
         for p in refusal.get("details", {}).get("problems", [])[:50]:
             typer.echo(f"  第 {p['row']} 行：{p['problem']}")
         raise typer.Exit(1)
+    # a file not understood (no header, a column missing, no valid row) imports nothing: that is a failure
+    reason = nothing_to_import(outcome.roster)
     if dry_run:
         typer.echo("预检完成（--dry-run），未写入任何数据。")
-        raise typer.Exit(1 if outcome.roster.problems else 0)
+        if reason:
+            typer.echo(f"该文件无法导入：{reason}。")
+        raise typer.Exit(1 if outcome.roster.problems or reason else 0)
+    if reason:
+        typer.echo(f"未导入任何数据：{reason}。")
+        raise typer.Exit(1)
     if outcome.roster.problems and not skip_invalid:
         typer.echo("存在问题，未写入任何数据。请修改后重新导入，或使用 --skip-invalid 只导入有效行。")
         raise typer.Exit(1)

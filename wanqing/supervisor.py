@@ -247,12 +247,18 @@ class Supervisor:
 
     def _banner(self, nats_url: str, database_url: str) -> None:
         where = f"embedded servers, data in {self.data_dir}" if self._nats else "external servers"
+        cli = Path(sys.executable).with_name("wanqing")
         lines = [
             f"Wanqing is up ({where})",
             f"  NATS      {nats_url}",
             f"  Postgres  {database_url}",
             *(f"  {p.name:<9} {p.health_url}" for p in self._procs),
-            "Try `wanqing tail` in another terminal; Ctrl-C here stops everything.",
+        ]
+        if self.service_output is not None:
+            lines.append(f"  logs      {self.service_output}  (services, one JSON line each)")
+        lines += [
+            f"In another terminal: {cli} tail   (the command line; or `source {cli.parent}/activate` first,",
+            "  then plain `wanqing ...`). Ctrl-C here stops everything.",
         ]
         print("\n".join(lines), flush=True)  # noqa: T201 - the banner is the command's output
 

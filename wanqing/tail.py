@@ -5,23 +5,28 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from nats.aio.msg import Msg
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from contracts import subjects
+from contracts.base import LOCAL_TZ
 from wanqing.messages import connect
 
 STREAM = "WANQING"
 
 
 def event_line(subject: str, payload: bytes) -> str:
-    """Recorded time, subject, stream_id@version, data (compact JSON); a non-envelope payload is shown raw."""
+    """When it happened on the platform's clock (Beijing time), subject, stream_id@version, data (compact JSON);
+    a non-envelope payload is shown raw. The platform time, not the wall clock, is what business dates follow.
+    """
     try:
         env: dict[str, Any] = json.loads(payload)
         data = json.dumps(env.get("data"), ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-        return f"{env['recorded_at']}  {subject}  {env['stream_id']}@{env['version']}  {data}"
+        when = datetime.fromisoformat(env["occurred_at"]).astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S+08:00")
+        return f"{when}  {subject}  {env['stream_id']}@{env['version']}  {data}"
     except (ValueError, KeyError, TypeError):
         return f"?  {subject}  (not an envelope)  {payload.decode(errors='replace')}"
 

@@ -102,7 +102,9 @@ class UpPlatform:
             pytest.fail(f"wanqing up did not stop within {STOP_S}s:\n{self.tail()}")
 
     def tail(self) -> str:
-        return self.log.read_text(errors="replace")[-4000:] if self.log.exists() else ""
+        """The end of `wanqing up`'s own output and of the services' log (`<data dir>/services.log`)."""
+        return "\n".join(f"--- {path.name}\n{path.read_text(errors='replace')[-4000:]}"
+                         for path in (self.log, self.data_dir / "services.log") if path.exists())
 
     def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "wanqing", *args], env=self.env(),

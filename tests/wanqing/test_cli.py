@@ -93,17 +93,18 @@ class TestInput:
         assert result.exit_code == USAGE_ERROR
         assert "wanqing up" in result.output
 
-    def test_clock_set_reads_iso_times_as_utc_unless_told(self) -> None:
-        assert parse_instant("2026-12-01T08:00") == datetime(2026, 12, 1, 8, tzinfo=UTC)
-        assert parse_instant("2026-12-01T08:00+08:00") == datetime(2026, 12, 1, 0, tzinfo=UTC)
+    def test_clock_set_reads_iso_times_as_beijing_time_unless_told(self) -> None:
+        assert parse_instant("2026-12-01T08:00") == datetime(2026, 12, 1, 0, tzinfo=UTC)
+        assert parse_instant("2026-12-01T08:00+00:00") == datetime(2026, 12, 1, 8, tzinfo=UTC)
 
 
 class TestEventLine:
-    def test_shows_recorded_time_subject_stream_version_and_compact_data(self) -> None:
-        env = {"recorded_at": "2026-11-01T00:00:00+00:00", "stream_id": "retiree-1", "version": 3,
+    def test_shows_the_platform_time_in_beijing_time_subject_stream_version_and_compact_data(self) -> None:
+        env = {"recorded_at": "2026-12-01T20:30:00+00:00", "occurred_at": "2026-11-01T00:00:00+00:00",
+               "stream_id": "retiree-1", "version": 3,
                "data": {"unit": "U0001", "document_number": "区人社〔2026〕12号"}}
         line = event_line("wanqing.evt.U0001.profiles.RetirementApproved", json.dumps(env).encode())
-        assert line == ('2026-11-01T00:00:00+00:00  wanqing.evt.U0001.profiles.RetirementApproved  retiree-1@3  '
+        assert line == ('2026-11-01 08:00:00+08:00  wanqing.evt.U0001.profiles.RetirementApproved  retiree-1@3  '
                         '{"document_number":"区人社〔2026〕12号","unit":"U0001"}')
 
     def test_a_payload_that_is_not_an_envelope_is_shown_raw(self) -> None:

@@ -60,6 +60,23 @@ def wait_until_restarted(up: subprocess.Popen[bytes], service: str, log: Path, s
     pytest.fail(f"{service} was not restarted:\n{log.read_text()[-3000:]}")
 
 
+def refusals_and_logs_are_readable(data_dir: Path, log: Path) -> None:
+    """A refusal says in Chinese what was wrong; the terminal keeps the banner, the services log to a file."""
+    refused = wanqing(data_dir, "send", "profiles", "ApproveRetirement",
+                      "--json", json.dumps({"retiree_id": str(uuid.uuid4()), **APPROVAL}))
+    assert refused.returncode == 1
+    assert "未受理：" in refused.stderr
+    assert "退休人员" in refused.stderr
+    up_output = log.read_text(errors="replace")
+    assert "Wanqing is up" in up_output
+    assert "tail   (the command line" in up_output
+    assert "Received" not in up_output  # no faststream access lines
+    services_log = (data_dir / "services.log").read_text(errors="replace").splitlines()
+    assert services_log
+    assert all(line.startswith("{") for line in services_log if line.strip())  # JSON, no colour codes
+    assert not [line for line in services_log if "\x1b[" in line or "command_accepted" in line]
+
+
 def eventually_answered(data_dir: Path, *args: str, seconds: float = 15) -> dict[str, Any]:
     deadline = time.monotonic() + seconds
     while True:
@@ -110,6 +127,8 @@ def test_up_serves_a_command_end_to_end_and_stops_cleanly(tmp_path: Path) -> Non
         facts = facts_after_approval(data_dir, retiree_id)
         assert facts["data"]["applied_events"] == REGISTERED_AND_APPROVED  # each applied once
         assert facts["data"]["status"] == "retired"
+
+        refusals_and_logs_are_readable(data_dir, log)
 
         # A crashed service is restarted, and comes back with its durable consumer and read model intact.
         care = next(c for c in children if "services.care" in " ".join(c.cmdline()))

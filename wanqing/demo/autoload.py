@@ -38,8 +38,11 @@ async def _load(nats_url: str, district: str, stopping: threading.Event) -> None
         loaded = await load_district(bus, d, say=lambda line: log.info("demo_district", step=line.strip()))
         closed = await close_historical_bereavements(bus, d)
         log.info("demo_district_loaded", units=loaded.units, staff=loaded.staff, retirees=loaded.retirees,
-                 follow_ups=loaded.follow_ups, historical_bereavements_closed=closed,
-                 seconds=round(time.monotonic() - started, 1))
+                 follow_ups=loaded.follow_ups, historical_bereavements_closed=closed.closed,
+                 historical_bereavements_owed=closed.owed, seconds=round(time.monotonic() - started, 1))
+        if not closed.complete:
+            log.warning("demo_district_incomplete", left_open=closed.owed - closed.closed)
+            print(closed.warning_zh, flush=True)  # noqa: T201 - the person who started the platform must see it
         print(f"Demo district loaded: {loaded.units} units, {loaded.staff} staff, {loaded.retirees} retirees "  # noqa: T201
               f"in {time.monotonic() - started:.0f}s (WANQING_LOAD_DEMO=false to start empty)", flush=True)
     finally:

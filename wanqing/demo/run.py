@@ -365,9 +365,11 @@ async def simulate(nats_url: str, database_url: str, opts: DemoOptions, say: Cal
             f"(clock frozen; loading the demo district, seed {opts.seed})")
         loaded = await load_district(bus, d, say)
         closed = await close_historical_bereavements(bus, d)
+        if not closed.complete:
+            say(closed.warning_zh)
         await sim.consumers_caught_up(health_urls)
         say(f"[{time.monotonic() - t0:5.1f}s] 演示区载入完成：{loaded.units} 个单位，{loaded.staff} 名工作人员，"
-            f"{loaded.retirees} 名退休人员（历史去世 {closed} 人的丧事慰问已办结）"
+            f"{loaded.retirees} 名退休人员（历史去世 {closed.closed} 人的丧事慰问已办结）"
             f"(district loaded in {loaded.seconds:.0f}s)")
         end = opts.start + timedelta(days=opts.days - 1)
         say(f"[{time.monotonic() - t0:5.1f}s] 模拟 {opts.start} 至 {end}，共 {opts.days} 天 (simulating day by day)")

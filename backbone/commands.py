@@ -13,11 +13,12 @@ import structlog
 
 from backbone import metrics
 from backbone.clock import Clock
+from backbone.credentials import CredentialError, TrustBundle
 from backbone.db import Connection, quote_ident
 from backbone.recording import CommandContext, Recorder
 from backbone.requests import fingerprint, parse_body, refusal
 from backbone.store import ConcurrencyConflict, Metadata
-from contracts.base import Accepted, Answer, Command, Query, Refused
+from contracts.base import Accepted, Actor, Answer, Command, Query, Refused
 from contracts.errors import DomainError, ErrorCode
 
 log = structlog.get_logger()
@@ -39,19 +40,21 @@ def domain_refusal(exc: DomainError) -> Refused:
 class CommandRouter:
     """Routes `wanqing.cmd.<service>.<Name>` requests to handlers and records each reply by command id."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - what a router routes with
         self,
         *,
         service: str,
         pool: asyncpg.Pool,
         recorder: Recorder,
         clock: Clock,
+        trust: TrustBundle,
         on_commit: Callable[[], None] | None = None,
     ) -> None:
         self.service = service
         self._pool = pool
         self._recorder = recorder
         self._clock = clock
+        self._trust = trust
         self._on_commit = on_commit
         self._commands: dict[str, tuple[type[Command], CommandHandler]] = {}
         self._queries: dict[str, tuple[type[Query], QueryHandler]] = {}
@@ -71,10 +74,40 @@ class CommandRouter:
     def query_names(self) -> list[str]:
         return sorted(self._queries)
 
-    async def handle_command(self, name: str, body: bytes) -> Accepted | Refused:
-        started = time.perf_counter()
+    def _actor(self, credential: str | None) -> Actor | Refused:
+        """Who acts, from the verified credential alone (ARCHITECTURE §15)."""
         try:
-            reply = await self._handle_command(name, body)
+            return self._trust.verify(credential)
+        except CredentialError as exc:
+            return refusal(ErrorCode.FORBIDDEN, exc.zh, str(exc))
+
+    async def _log_refusal(self, kind: str, name: str, actor: Actor | None, reply: Refused) -> None:
+        """A security event: who was turned away from what, and why (audited with the read-access log)."""
+        if reply.code is not ErrorCode.FORBIDDEN:
+            return
+        try:
+            await self._pool.execute(
+                f"INSERT INTO {quote_ident(self._recorder.store.schema)}.security_log "
+                "(kind, name, principal, role, unit, reason) VALUES ($1, $2, $3, $4, $5, $6)",
+                kind, name, actor.user if actor else None, actor.role.value if actor else None,
+                actor.unit if actor else None, reply.developer_message[:500])
+        except (OSError, asyncpg.PostgresError):
+            log.exception("security_log_failed", name=name)
+        log.warning("request_refused", kind=kind, name=name, principal=actor.user if actor else None,
+                    reason=reply.developer_message)
+
+    async def handle_command(self, name: str, body: bytes, credential: str | None = None) -> Accepted | Refused:
+        started = time.perf_counter()
+        actor = self._actor(credential)
+        try:
+            if name not in self._commands:
+                reply: Accepted | Refused = refusal(ErrorCode.VALIDATION, f"没有这项操作：{name}",
+                                                    f"unknown command {name!r} for {self.service}",
+                                                    known=self.command_names)
+            elif isinstance(actor, Refused):
+                reply = actor
+            else:
+                reply = await self._handle_command(name, body, actor)
         except Exception:
             log.exception("command_failed", command=name)
             reply = refusal(ErrorCode.UNAVAILABLE, UNAVAILABLE_ZH, f"{self.service} could not handle {name} just now; "
@@ -82,19 +115,16 @@ class CommandRouter:
         outcome = "accepted" if isinstance(reply, Accepted) else reply.code.value
         if isinstance(reply, Refused):
             log.debug("command_refused", command=name, code=outcome, reason=reply.developer_message)
+            await self._log_refusal("command", name, None if isinstance(actor, Refused) else actor, reply)
         # The label is a known command or one shared value: a caller's made-up names never grow /metrics.
         label = name if name in self._commands else "(unknown)"
         metrics.COMMANDS.labels(self.service, label, outcome).inc()
         metrics.COMMAND_SECONDS.labels(self.service, label).observe(time.perf_counter() - started)
         return reply
 
-    async def _handle_command(self, name: str, body: bytes) -> Accepted | Refused:  # noqa: PLR0911 - one exit per outcome
-        entry = self._commands.get(name)
-        if entry is None:
-            return refusal(ErrorCode.VALIDATION, f"没有这项操作：{name}",
-                           f"unknown command {name!r} for {self.service}", known=self.command_names)
-        model, handler = entry
-        parsed = parse_body(model, body)
+    async def _handle_command(self, name: str, body: bytes, actor: Actor) -> Accepted | Refused:
+        model, handler = self._commands[name]
+        parsed = parse_body(model, body, actor)
         if isinstance(parsed, Refused):
             return parsed
         assert isinstance(parsed, Command)
@@ -166,15 +196,25 @@ class CommandRouter:
             "ON CONFLICT DO NOTHING", command_id, name, reply.model_dump(mode="json"), request,
         )
 
-    async def handle_query(self, name: str, body: bytes) -> Answer | Refused:
+    async def handle_query(self, name: str, body: bytes, credential: str | None = None) -> Answer | Refused:
         entry = self._queries.get(name)
         if entry is None:
             return refusal(ErrorCode.VALIDATION, f"没有这项查询：{name}", f"unknown query {name!r} for {self.service}",
                            known=self.query_names)
+        actor = self._actor(credential)
+        if isinstance(actor, Refused):
+            await self._log_refusal("query", name, None, actor)
+            return actor
         model, handler = entry
-        parsed = parse_body(model, body)
+        parsed = parse_body(model, body, actor)
         if isinstance(parsed, Refused):
             return parsed
+        reply = await self._answer(name, handler, parsed)
+        if isinstance(reply, Refused):
+            await self._log_refusal("query", name, actor, reply)
+        return reply
+
+    async def _answer(self, name: str, handler: QueryHandler, parsed: Any) -> Answer | Refused:
         now = await self._clock.now()
         try:
             async with self._pool.acquire() as conn:

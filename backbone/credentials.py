@@ -3,9 +3,9 @@
 A credential is a compact JWS (EdDSA) naming the actor (user, role, unit), its issuer and its expiry. Issuers
 and what each may vouch for are listed in the trust bundle every service reads at start:
 
-* `identity` — people who logged in (any role but `system`);
+* `identity` — people who logged in (any role but `system`), and itself;
 * `ops` — the operator's command line and the demo (acting for the district office, or as a named staff
-  member); its key sits in the platform's secrets folder, next to the master key;
+  member, never as a service); its key sits in the platform's secrets folder, next to the master key;
 * each service — itself only (role `system`, user = the service), for what it asks other services.
 
 The runtime takes the actor from a verified credential alone; an `actor` in a payload is refused.
@@ -24,7 +24,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from contracts.base import Actor, Role
+from contracts.base import Actor, Role, system_actor
 
 HEADER = "Wanqing-Credential"
 ALGORITHM = "EdDSA"
@@ -71,11 +71,11 @@ class Issuer:
     public_key: Ed25519PublicKey
 
     def may_vouch_for(self, actor: Actor) -> bool:
-        if self.name == IDENTITY:
-            return actor.role is not Role.SYSTEM
-        if self.name == OPS:
-            return True  # the operator's tool: any staff member, or the district office (docs/security.md)
-        return actor.role is Role.SYSTEM and actor.user == self.name  # a service is only itself
+        if actor.role is Role.SYSTEM:  # a service is only itself, and only it is a service
+            return actor.user == self.name and self.name != OPS
+        # People: identity vouches for those who logged in; ops, the operator's tool, for any staff member or
+        # the district office (docs/security.md); a service for nobody but itself.
+        return self.name in (IDENTITY, OPS)
 
 
 @dataclass(frozen=True)
@@ -137,3 +137,7 @@ class Signer:
                   "iat": int(issued.timestamp()), "exp": int((issued + self.lifetime).timestamp()),
                   "jti": str(uuid.uuid4())}
         return jwt.encode(claims, self.key, algorithm=ALGORITHM)
+
+    def headers(self, actor: Actor | None = None) -> dict[str, str]:
+        """The NATS headers of a request made as `actor` (a service's own requests: itself, as the system)."""
+        return {HEADER: self.mint(actor or system_actor(self.name))}

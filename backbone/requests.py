@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from backbone.envelope import canonical
-from contracts.base import Refused
+from contracts.base import Actor, Refused
 from contracts.errors import ErrorCode
 
 # Pydantic's error types, as staff read them.
@@ -96,7 +96,10 @@ def _problems(exc: ValidationError) -> list[dict[str, Any]]:
     return out
 
 
-def parse_body(model: type[BaseModel], body: bytes) -> BaseModel | Refused:  # noqa: PLR0911 - one exit per refusal
+def parse_body(model: type[BaseModel], body: bytes, actor: Actor | None) -> BaseModel | Refused:  # noqa: PLR0911 - one exit per refusal
+    """The request as its model, with the actor of the verified credential (never one the body names);
+    `actor` None for the requests that carry no credential (a login), whose models have no actor at all.
+    """
     if len(body) > MAX_BODY_BYTES:
         return refusal(ErrorCode.VALIDATION, f"请求内容过大（超过 {MAX_BODY_BYTES // 1024 // 1024} MB），请分批提交",
                        f"the body is {len(body)} bytes, more than {MAX_BODY_BYTES}")
@@ -115,6 +118,11 @@ def parse_body(model: type[BaseModel], body: bytes) -> BaseModel | Refused:  # n
     if nul is not None:
         return refusal(ErrorCode.VALIDATION, f"请求内容有误：{nul}：含有不可保存的空字符（NUL），请删除后重试",
                        f"{nul}: text holds a NUL character, which cannot be stored", field=nul)
+    if "actor" in payload:
+        return refusal(ErrorCode.VALIDATION, "请求中不能指定办理人：办理人以登录凭证为准",
+                       "the body names an actor: who acts is taken from the credential alone", field="actor")
+    if actor is not None:
+        body = json.dumps({**payload, "actor": actor.model_dump(mode="json")}, ensure_ascii=False).encode()
     try:
         return model.model_validate_json(body, strict=True)
     except ValidationError as exc:

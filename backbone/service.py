@@ -17,20 +17,26 @@ import asyncpg
 import structlog
 from faststream.nats import NatsBroker, NatsMessage
 from nats.aio.client import Client
+from pydantic import BaseModel
 
 from backbone import health, logs
+from backbone.asking import Asker
 from backbone.clock import Clock, PlatformClock
 from backbone.commands import CommandRouter
 from backbone.consumer import Consumer, ConsumerSpec
+from backbone.credentials import HEADER as CREDENTIAL_HEADER
+from backbone.credentials import Signer, TrustBundle, load_signing_key
 from backbone.crypto import Keyring, parse_master_key
 from backbone.db import create_pool
 from backbone.migrations import migrate_service
 from backbone.recording import Recorder
 from backbone.relay import Relay
+from backbone.requests import refusal
 from backbone.settings import Settings
 from backbone.store import EventStore
 from backbone.timers import Ticker, Timer
 from contracts import subjects
+from contracts.errors import ErrorCode
 
 log = structlog.get_logger()
 
@@ -46,9 +52,16 @@ class Runtime:
     clock: Clock
     router: CommandRouter
     wake_relay: Callable[[], None]
+    # Mints the service's own credential (itself as the system actor) for what it asks other services.
+    signer: Signer
     # The process's NATS connection, set once the broker has started: handlers that must ask another
-    # service a query at run time (notify fetching a retiree's contact) use it. None before start.
+    # service a query at run time (notify fetching a retiree's contact) use it, through `asker`.
     nc: Client | None = None
+
+    @property
+    def asker(self) -> Asker:
+        """Asks other services' queries as this service, on the process's connection."""
+        return Asker(lambda: self.nc, self.signer)
 
     @property
     def store(self) -> EventStore:
@@ -65,6 +78,39 @@ class ServiceSpec:
     timers: dict[str, Timer[Any]] = field(default_factory=dict)
     # Runs once after migrations, before any command, event or timer is handled (e.g. adopt a policy file).
     startup: Callable[[], Awaitable[None]] | None = None
+    # Requests answered without a credential, on `wanqing.auth.identity.<Name>` (a login makes one): identity's,
+    # the only service NATS lets subscribe there.
+    open_requests: dict[str, Callable[[bytes], Awaitable[BaseModel]]] = field(default_factory=dict)
+
+
+def read_master_key(settings: Settings) -> str:
+    """From its owner-only file (the platform's way: not in the environment), or as configured."""
+    if settings.master_key_file is not None:
+        return settings.master_key_file.read_text(encoding="utf-8").strip()
+    if settings.master_key is not None:
+        return settings.master_key.get_secret_value()
+    raise SystemExit("WANQING_MASTER_KEY_FILE is required by a service that holds personal data")
+
+
+def credentials_of(name: str, settings: Settings) -> tuple[TrustBundle, Signer]:
+    """The issuers this service believes, and its own signing key (both written by `wanqing up`)."""
+    if settings.trust_file is None or settings.signing_key_file is None:
+        msg = ("WANQING_TRUST_FILE and WANQING_SIGNING_KEY_FILE must be set for a service process "
+               "(`wanqing up` sets them)")
+        raise SystemExit(msg)
+    return TrustBundle.load(settings.trust_file), Signer(name, load_signing_key(settings.signing_key_file))
+
+
+def _open_request(answer: Callable[[bytes], Awaitable[BaseModel]]) -> Callable[[NatsMessage], Awaitable[bytes]]:
+    async def on_request(msg: NatsMessage) -> bytes:
+        try:
+            reply = await answer(msg.body)
+        except Exception:
+            log.exception("open_request_failed", subject=msg.raw_message.subject)
+            reply = refusal(ErrorCode.UNAVAILABLE, "系统暂时无法处理，请稍后再试", "the request failed; try again")
+        return reply.model_dump_json().encode()
+
+    return on_request
 
 
 def resolve_urls(settings: Settings) -> tuple[str, str]:
@@ -92,11 +138,8 @@ async def run(  # noqa: C901, PLR0913, PLR0915 - the wiring of a process is one 
     async with pool.acquire() as conn:
         await migrate_service(conn, name, migrations)
     store = EventStore(name)
-    keyring = None
-    if uses_personal_data:
-        if settings.master_key is None:
-            raise SystemExit("WANQING_MASTER_KEY is required by a service that holds personal data")
-        keyring = Keyring(name, parse_master_key(settings.master_key.get_secret_value()))
+    keyring = Keyring(name, parse_master_key(read_master_key(settings))) if uses_personal_data else None
+    trust, signer = credentials_of(name, settings)
     clock = clock or PlatformClock(pool)
     # No faststream access log (two coloured lines per message, outside structlog): the router logs what it
     # handled, at debug.
@@ -108,21 +151,27 @@ async def run(  # noqa: C901, PLR0913, PLR0915 - the wiring of a process is one 
             r.wake()
 
     recorder = Recorder(service=name, store=store, keyring=keyring)
-    router = CommandRouter(service=name, pool=pool, recorder=recorder, clock=clock, on_commit=wake)
-    rt = Runtime(name, settings, pool, recorder, clock, router, wake)
+    router = CommandRouter(service=name, pool=pool, recorder=recorder, clock=clock, trust=trust, on_commit=wake)
+    rt = Runtime(name, settings, pool, recorder, clock, router, wake, signer)
     spec = build(rt)
     if spec.startup is not None:
         await spec.startup()
 
     @broker.subscriber(subjects.commands_of(name), queue=f"{name}-commands", max_workers=settings.command_workers)
     async def on_command(msg: NatsMessage) -> bytes:
-        reply = await router.handle_command(msg.raw_message.subject.rsplit(".", 1)[-1], msg.body)
+        reply = await router.handle_command(msg.raw_message.subject.rsplit(".", 1)[-1], msg.body,
+                                            (msg.headers or {}).get(CREDENTIAL_HEADER))
         return reply.model_dump_json().encode()
 
     @broker.subscriber(subjects.queries_of(name), queue=f"{name}-queries", max_workers=settings.command_workers)
     async def on_query(msg: NatsMessage) -> bytes:
-        reply = await router.handle_query(msg.raw_message.subject.rsplit(".", 1)[-1], msg.body)
+        reply = await router.handle_query(msg.raw_message.subject.rsplit(".", 1)[-1], msg.body,
+                                          (msg.headers or {}).get(CREDENTIAL_HEADER))
         return reply.model_dump_json().encode()
+
+    for request_name, answer in spec.open_requests.items():
+        broker.subscriber(subjects.auth(request_name), queue=f"{name}-auth",
+                          max_workers=settings.command_workers)(_open_request(answer))
 
     await broker.start()
     nc = broker.config.connection_state.connection

@@ -17,6 +17,14 @@ class Settings(BaseSettings):
     district: str = Field(default="DISTRICT", pattern=r"^[A-Za-z0-9_-]+$")
     # Base64 of 32 bytes; wraps every per-person data key. The embedded default generates one into data_dir.
     master_key: SecretStr | None = None
+    # An owner-only file holding the master key, read once at start (so it is not in the process environment);
+    # given only to the services that open personal data.
+    master_key_file: Path | None = None
+    # The issuers of credentials this process believes (public keys), and this process's own signing key.
+    trust_file: Path | None = None
+    signing_key_file: Path | None = None
+    # How long a credential identity mints lives: a deactivation takes effect within this time.
+    credential_lifetime_s: int = Field(default=60, ge=5, le=3600)
     log_format: str = Field(default="auto", pattern="^(auto|json|console)$")
     log_level: str = "info"
     # Service processes: where /metrics and /health listen (0 = an ephemeral port, written to the log).

@@ -24,8 +24,7 @@ from backbone.relay import STREAM as STREAM_NAME
 from bench import limits
 from bench.platform import RssSampler, platform, wait_ready
 from contracts import subjects
-
-ACTOR = {"user": "bench", "role": "district_office", "unit": "DISTRICT"}
+from wanqing.access import Access
 
 
 async def seed(db_url: str, retirees: int, units: int) -> None:
@@ -41,15 +40,15 @@ async def seed(db_url: str, retirees: int, units: int) -> None:
         await conn.close()
 
 
-async def launch(nats_url: str, db_url: str, expected: int) -> dict[str, float]:
-    nc = await nats.connect(nats_url)
+async def launch(access: Access, db_url: str, expected: int) -> dict[str, float]:
+    nc = await nats.connect(access.nats_url, **access.nats)
     js = nc.jetstream()
     before = (await js.stream_info(STREAM_NAME)).state.messages
-    body = {"command_id": str(uuid.uuid4()), "actor": ACTOR, "campaign_id": str(uuid.uuid4()), "festival": "spring",
+    body = {"command_id": str(uuid.uuid4()), "campaign_id": str(uuid.uuid4()), "festival": "spring",
             "title": "2027年春节走访慰问", "year": 2027, "due_on": "2027-02-05"}
     t0 = time.perf_counter()
     reply = json.loads((await nc.request(subjects.command("care", "LaunchCampaign"), json.dumps(body).encode(),
-                                         timeout=300)).data)
+                                         timeout=300, headers=await access.credentials.headers(nc))).data)
     committed_s = time.perf_counter() - t0
     if not reply["ok"] or reply["summary"]["tasks"] != expected:
         raise SystemExit(f"launch failed: {reply}")
@@ -89,7 +88,7 @@ def run(retirees: int, units: int) -> dict[str, Any]:
         asyncio.run(wait_ready(plat.nats_url, "care"))
         asyncio.run(seed(plat.database_url, retirees, units))
         with RssSampler(plat.processes["care"].pid) as rss:
-            timing = asyncio.run(launch(plat.nats_url, plat.database_url, retirees))
+            timing = asyncio.run(launch(plat.access, plat.database_url, retirees))
         raw = asyncio.run(raw_limits(plat.nats_url, retirees))
     seconds = timing["published_seconds"]
     return {"campaign_tasks": retirees, "units": units, "campaign_seconds": round(seconds, 2),

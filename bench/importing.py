@@ -23,9 +23,9 @@ from openpyxl import Workbook
 from bench.platform import RssSampler, own_peak_rss_mb, platform, wait_ready
 from contracts import subjects
 from contracts.id_number import make_id_number
+from wanqing.access import Access
 from wanqing.importer import import_roster
 
-ACTOR = {"user": "bench", "role": "district_office", "unit": "DISTRICT"}
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "建国秀英玉兰桂芳志强淑珍文华明德永红丽"
 
@@ -51,13 +51,13 @@ def write_roster(path: Path, rows: int) -> Path:
     return path
 
 
-async def _register_unit(nats_url: str) -> None:
-    nc = await nats.connect(nats_url)
+async def _register_unit(access: Access) -> None:
+    nc = await nats.connect(access.nats_url, **access.nats)
     try:
-        body = {"command_id": str(uuid.uuid4()), "actor": ACTOR, "code": "U0001", "name": "区直机关工委",
-                "kind": "bureau"}
+        body = {"command_id": str(uuid.uuid4()), "code": "U0001", "name": "区直机关工委", "kind": "bureau"}
         reply = json.loads((await nc.request(subjects.command("profiles", "RegisterUnit"),
-                                             json.dumps(body).encode(), timeout=30)).data)
+                                             json.dumps(body).encode(), timeout=30,
+                                             headers=await access.credentials.headers(nc))).data)
         assert reply["ok"], reply
     finally:
         await nc.close()
@@ -70,16 +70,16 @@ def run(rows: int) -> dict[str, Any]:
         built_s = time.perf_counter() - started
         with platform(("profiles",)) as plat:
             asyncio.run(wait_ready(plat.nats_url, "profiles"))
-            asyncio.run(_register_unit(plat.nats_url))
+            asyncio.run(_register_unit(plat.access))
             with RssSampler(plat.processes["profiles"].pid) as service_rss:
                 t0 = time.perf_counter()
-                outcome = asyncio.run(import_roster(path, unit="U0001", nats_url=plat.nats_url, actor=ACTOR,
+                outcome = asyncio.run(import_roster(path, unit="U0001", access=plat.access, actor=None,
                                                     today=date(2026, 11, 22)))
                 seconds = time.perf_counter() - t0
             if not outcome.ok or outcome.imported != rows:
                 raise SystemExit(f"import failed: imported {outcome.imported} of {rows}; {outcome.refused[:1]}")
             t1 = time.perf_counter()
-            again = asyncio.run(import_roster(path, unit="U0001", nats_url=plat.nats_url, actor=ACTOR,
+            again = asyncio.run(import_roster(path, unit="U0001", access=plat.access, actor=None,
                                               today=date(2026, 11, 22)))
             reimport_s = time.perf_counter() - t1
     client_mb = own_peak_rss_mb()

@@ -21,7 +21,9 @@ import nats
 import psutil
 
 from backbone.crypto import new_master_key
-from wanqing.catalog import migrate_all
+from wanqing import platform_secrets
+from wanqing.access import Access, operator_access
+from wanqing.catalog import SERVICES, migrate_all
 from wanqing.embedded import EmbeddedNats, EmbeddedPostgres, free_port
 from wanqing.streams import ensure_streams
 
@@ -31,8 +33,14 @@ class Platform:
     database_url: str
     nats_url: str
     env: dict[str, str]
+    data_dir: Path
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     peaks_mb: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def access(self) -> Access:
+        """The benchmark acts as the operator (the district office), as `wanqing send` would."""
+        return operator_access(self.data_dir, "DISTRICT", self.nats_url)
 
 
 class RssSampler:
@@ -91,15 +99,19 @@ def platform(services: tuple[str, ...]) -> Iterator[Platform]:
         stack.callback(ns.stop)
         ns.start()
         asyncio.run(_prepare(pg.url, ns.url))
+        data_dir = Path(tmp) / "data"
+        secrets = platform_secrets.ensure(data_dir, SERVICES)
         env = {**os.environ, "WANQING_DATABASE_URL": pg.url, "WANQING_NATS_URL": ns.url,
                "WANQING_MASTER_KEY": new_master_key(), "WANQING_LOG_LEVEL": "warning", "WANQING_LOG_FORMAT": "json",
-               "WANQING_DATA_DIR": str(Path(tmp) / "data")}
-        plat = Platform(pg.url, ns.url, env)
+               "WANQING_DATA_DIR": str(data_dir), "WANQING_TRUST_FILE": str(secrets.trust_file)}
+        plat = Platform(pg.url, ns.url, env, data_dir)
         for name in services:
             log = (Path(tmp) / f"{name}.log").open("wb")
             stack.callback(log.close)
             proc = subprocess.Popen([sys.executable, "-m", f"services.{name}"],
-                                    env={**env, "WANQING_HTTP_PORT": str(free_port())}, stdout=log, stderr=log)
+                                    env={**env, "WANQING_HTTP_PORT": str(free_port()),
+                                         "WANQING_SIGNING_KEY_FILE": str(secrets.signing_key(name))},
+                                    stdout=log, stderr=log)
             stack.callback(_stop, proc)
             plat.processes[name] = proc
         yield plat

@@ -30,6 +30,18 @@ def query(service: str, name: str) -> str:
     return f"{ROOT}.qry.{check_token(service, 'service')}.{check_token(name, 'query')}"
 
 
+# Requests that carry no credential yet (Login, Refresh, Logout, ChangePassword): only identity answers them.
+AUTH_SERVICE = "identity"
+
+
+def auth(name: str) -> str:
+    return f"{ROOT}.auth.{AUTH_SERVICE}.{check_token(name, 'request')}"
+
+
+def auth_of() -> str:
+    return f"{ROOT}.auth.{AUTH_SERVICE}.*"
+
+
 def dead_letter(consumer: str) -> str:
     return f"{ROOT}.dlq.{check_token(consumer, 'consumer')}"
 

@@ -13,6 +13,11 @@ from contracts.registry import SERVICES  # the start order of `wanqing up`; a se
 __all__ = ["SERVICES", "migrate_all", "migrations_of"]
 
 
+def opens_personal_data(service: str) -> bool:
+    """Whether the service unwraps per-person data keys (only those get the master key)."""
+    return bool(getattr(importlib.import_module(f"services.{service}.app"), "OPENS_PERSONAL_DATA", False))
+
+
 def migrations_of(service: str) -> tuple[str, Path | None]:
     """The service's schema name and SQL folder, read from the constants of its composition root."""
     app = importlib.import_module(f"services.{service}.app")

@@ -16,7 +16,8 @@ import typer
 from backbone import logs
 from backbone.settings import Settings
 from contracts import schemas, subjects
-from wanqing import admin, messages, state
+from contracts.base import Actor
+from wanqing import access, admin, messages, state
 from wanqing.catalog import SERVICES, migrate_all
 from wanqing.durations import parse_duration
 
@@ -34,7 +35,8 @@ app.add_typer(bench_app, name="bench")
 app.add_typer(notify_app, name="notify")
 
 JsonOption = Annotated[str, typer.Option("--json", help="The message body as a JSON object.")]
-ActorOption = Annotated[str | None, typer.Option("--actor-json", help="Who acts (default: the district office).")]
+ActorOption = Annotated[str | None, typer.Option(
+    "--actor-json", help="The operator only: act as this staff member (default: the district office).")]
 TimeoutOption = Annotated[float, typer.Option(help="Seconds to wait for the reply.")]
 
 
@@ -48,6 +50,8 @@ def run_async(coro: Coroutine[Any, Any, T]) -> T:
     try:
         return asyncio.run(coro)
     except state.PlatformNotFoundError as exc:
+        fail(str(exc))
+    except access.AccessError as exc:
         fail(str(exc))
     except messages.NoAnswerError as exc:
         fail(str(exc), 1)
@@ -66,6 +70,22 @@ def nats_url(settings: Settings) -> str:
     try:
         return state.nats_url(settings)
     except state.PlatformNotFoundError as exc:
+        fail(str(exc))
+
+
+def platform_access(settings: Settings) -> access.Access:
+    """Where the platform is and as whom this command acts (a logged-in person, or the operator)."""
+    url = nats_url(settings)
+    try:
+        return access.of(settings, url)
+    except access.AccessError as exc:
+        fail(str(exc))
+
+
+def actor_option(text: str | None) -> Actor | None:
+    try:
+        return messages.actor_of(text) if text else None
+    except messages.BadInputError as exc:
         fail(str(exc))
 
 
@@ -97,12 +117,11 @@ def _request(  # noqa: PLR0913 - the options of send and query, passed through
         messages.check_service(service)
         subject = subjects.command(service, name) if kind == "command" else subjects.query(service, name)
         body = messages.parse_object(body_json, "--json")
-        actor = messages.parse_object(actor_json, "--actor-json") if actor_json else None
+        body = messages.command_body(body) if kind == "command" else messages.no_actor(body)
     except ValueError as exc:  # BadInputError, or a name that is not a subject token
         fail(str(exc))
-    actor = actor if actor is not None else messages.default_actor(settings.district)
-    body = messages.command_body(body, actor) if kind == "command" else messages.query_body(body, actor)
-    reply = run_async(messages.request(nats_url(settings), subject, body, timeout))
+    actor = actor_option(actor_json)
+    reply = run_async(messages.request(platform_access(settings), subject, body, timeout, actor))
     print_json(reply)
     if reply.get("ok") is not True:  # the reply's `message` is for people (Chinese); the JSON keeps the detail
         typer.echo(f"未受理：{reply.get('message')}", err=True)
@@ -121,6 +140,76 @@ def query(service: str, name: Annotated[str, typer.Argument(metavar="QUERY")], b
           actor: ActorOption = None, timeout: TimeoutOption = 10.0) -> None:
     """Ask a query; prints the answer; exit 0 if answered, 1 if refused."""
     _request("query", service, name, body_json=body, actor_json=actor, timeout=timeout)
+
+
+PasswordOption = Annotated[str, typer.Option(prompt="密码", hide_input=True, envvar="WANQING_PASSWORD",
+                                               help="Asked for when not given (WANQING_PASSWORD for scripts).")]
+
+
+@app.command()
+def login(user: Annotated[str, typer.Option(prompt="用户名", help="Your user name (as registered).")],
+          password: PasswordOption) -> None:
+    """Log in: later commands act as you, until `wanqing logout` or the session ends (idle 30 min, 12 h)."""
+    from wanqing import login as logins  # noqa: PLC0415
+
+    settings = Settings()
+
+    def new_password() -> str:
+        typer.echo("首次登录或密码已被重置，请设置新密码（至少 10 位，含字母和数字）。")
+        fresh: str = typer.prompt("新密码", hide_input=True, confirmation_prompt="再次输入新密码")
+        return fresh
+
+    try:
+        done = run_async(logins.login(settings, nats_url(settings), user, password, new_password))
+    except logins.LoginRefusedError as exc:
+        fail(f"登录失败：{exc}", 1)
+    if done.changed_password:
+        typer.echo("密码已修改。")
+    typer.echo(f"已登录：{logins.describe(done.actor)}，会话有效至 {logins.beijing(done.session_expires_at)}"
+               "（北京时间）。")
+
+
+@app.command()
+def logout() -> None:
+    """End your session (commands then act as the operator, if you can read the platform's keys)."""
+    from wanqing import login as logins  # noqa: PLC0415
+
+    settings = Settings()
+    who = run_async(logins.logout(settings, nats_url(settings)))
+    typer.echo(f"已退出登录：{logins.describe(who)}。" if who else "当前没有登录。")
+
+
+@app.command()
+def whoami() -> None:
+    """Who the commands act as: the person logged in, or the operator (the district office)."""
+    from wanqing import login as logins  # noqa: PLC0415
+
+    settings = Settings()
+    person = access.load_session()
+    if person is not None:
+        typer.echo(f"{logins.describe(person.actor)}（已登录）")
+        return
+    ops = access.operator(settings.data_dir, settings.district)
+    if ops is None:
+        fail("未登录，也无法读取平台的运维密钥：请先 wanqing login", 1)
+    typer.echo(f"{logins.describe(ops.actor)}（运维密钥，{settings.data_dir / 'secrets'}）")
+
+
+@app.command("set-password")
+def set_password(
+    user: Annotated[str, typer.Argument(help="The staff member's user name.")],
+    password: Annotated[str, typer.Option(prompt="临时密码", hide_input=True, confirmation_prompt="再次输入临时密码",
+                                          envvar="WANQING_NEW_PASSWORD", help="Asked for when not given.")],
+    permanent: Annotated[bool, typer.Option(help="Not temporary: no change required at first login.")] = False,
+) -> None:
+    """The district office sets or resets a staff member's password (temporary: changed at first login)."""
+    settings = Settings()
+    body = messages.command_body({"user": user, "password": password, "temporary": not permanent})
+    reply = run_async(messages.request(platform_access(settings), subjects.command("identity", "SetPassword"),
+                                       body, 30))
+    if not reply.get("ok"):
+        fail(f"未受理：{reply.get('message')}", 1)
+    typer.echo(f"已为 {user} 设置{'' if permanent else '临时'}密码" + ("。" if permanent else "，首次登录时须修改。"))
 
 
 @app.command()
@@ -330,13 +419,14 @@ def import_retirees(
     settings = Settings()
     try:
         subjects.check_token(unit, "unit")
-        who = messages.parse_object(actor, "--actor-json") if actor else messages.default_actor(settings.district)
     except ValueError as exc:
         fail(str(exc))
-    url = None if dry_run else nats_url(settings)
+    who = actor_option(actor)
+    target = None if dry_run else (lambda: platform_access(settings))
     try:
-        outcome = run_async(import_roster(file, unit=unit, nats_url=url, actor=who, today=local_date(datetime.now(UTC)),
-                                          dry_run=dry_run, skip_invalid=skip_invalid,
+        outcome = run_async(import_roster(file, unit=unit, access=target, actor=who,
+                                          today=local_date(datetime.now(UTC)), dry_run=dry_run,
+                                          skip_invalid=skip_invalid,
                                           progress=lambda n: typer.echo(f"已提交 {n} 行……", err=True)))
     except UnreadableRosterError as exc:
         fail(f"{exc.reason_zh}（{exc}）")
@@ -375,9 +465,9 @@ def report_units(
     from wanqing.report import table_lines, write_xlsx  # noqa: PLC0415
 
     settings = Settings()
-    who = messages.parse_object(actor, "--actor-json") if actor else messages.default_actor(settings.district)
-    body = messages.query_body({"period": period, **({"unit": unit} if unit else {})}, who)
-    reply = run_async(messages.request(nats_url(settings), subjects.query("care", "GetUnitScores"), body, 30))
+    body = {"period": period, **({"unit": unit} if unit else {})}
+    reply = run_async(messages.request(platform_access(settings), subjects.query("care", "GetUnitScores"), body, 30,
+                                       actor_option(actor)))
     if not reply.get("ok"):
         fail(f"{reply.get('code')}: {reply.get('message')}", 1)
     for line in table_lines(reply["data"]):

@@ -15,12 +15,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import nats
 from nats.aio.client import Client
 from nats.errors import TimeoutError as NatsTimeoutError
 
 from contracts import subjects
-from wanqing.messages import NoAnswerError
+from contracts.base import Actor
+from wanqing.access import Access
+from wanqing.messages import NoAnswerError, connect
 from wanqing.roster import RetireeRecord, Roster, read_roster
 
 BATCH_ROWS = 500
@@ -87,10 +88,11 @@ def to_row(record: RetireeRecord) -> dict[str, Any]:
 
 
 async def send_batches(  # noqa: PLR0913
-    nats_url: str, unit: str, source: str, records: list[RetireeRecord], actor: dict[str, Any],
+    access: Access, unit: str, source: str, records: list[RetireeRecord], actor: Actor | None,
     outcome: ImportOutcome, progress: Callable[[int], None] | None = None, wait_s: float = 60,
 ) -> None:
-    nc = await nats.connect(nats_url, connect_timeout=3, max_reconnect_attempts=3)
+    """As `actor` (the operator's choice) or as whoever `access` acts for."""
+    nc = await connect(access.nats_url, access.nats)
     in_flight = asyncio.Semaphore(IN_FLIGHT)
     done = 0
 
@@ -99,10 +101,11 @@ async def send_batches(  # noqa: PLR0913
         async with in_flight:
             if outcome.refused:
                 return  # a refused batch stops the import: later batches are not sent
-            body = {"command_id": str(uuid.uuid4()), "actor": actor, "unit": unit, "source": source,
+            body = {"command_id": str(uuid.uuid4()), "unit": unit, "source": source,
                     "rows": [to_row(r) for r in chunk]}
             payload = json.dumps(body, ensure_ascii=False).encode()
-            reply = await _request_with_retry(nc, subjects.command("profiles", "ImportRoster"), payload, wait_s)
+            reply = await _request_with_retry(nc, access, actor, subjects.command("profiles", "ImportRoster"),
+                                              payload, wait_s)
         if not reply["ok"]:
             outcome.refused.append(reply)
             return
@@ -120,11 +123,14 @@ async def send_batches(  # noqa: PLR0913
         await nc.close()
 
 
-async def _request_with_retry(nc: Client, subject: str, payload: bytes, wait_s: float) -> dict[str, Any]:
+async def _request_with_retry(  # noqa: PLR0913
+    nc: Client, access: Access, actor: Actor | None, subject: str, payload: bytes, wait_s: float,
+) -> dict[str, Any]:
     """A lost reply is retried with the same command id: profiles answers it once and replays the reply."""
     for _attempt in range(3):
         try:
-            msg = await nc.request(subject, payload, timeout=wait_s)
+            headers = await access.credentials.headers(nc, actor)  # fresh on each try: it lives a minute
+            msg = await nc.request(subject, payload, timeout=wait_s, headers=headers)
         except NatsTimeoutError:
             continue
         decoded: dict[str, Any] = json.loads(msg.data)
@@ -134,13 +140,15 @@ async def _request_with_retry(nc: Client, subject: str, payload: bytes, wait_s: 
 
 
 async def import_roster(  # noqa: PLR0913
-    path: Path, *, unit: str, nats_url: str | None, actor: dict[str, Any], today: date,
+    path: Path, *, unit: str, access: Access | Callable[[], Access] | None, actor: Actor | None, today: date,
     dry_run: bool = False, skip_invalid: bool = False, progress: Callable[[int], None] | None = None,
 ) -> ImportOutcome:
     roster = read_roster(path, today)
     outcome = ImportOutcome(roster)
     if dry_run or (roster.problems and not skip_invalid) or not roster.valid_records:
         return outcome
-    assert nats_url is not None
-    await send_batches(nats_url, unit, path.name, roster.valid_records, actor, outcome, progress)
+    assert access is not None
+    # Found only once there is something to send: a file that imports nothing needs no platform nor login.
+    target = access() if callable(access) else access
+    await send_batches(target, unit, path.name, roster.valid_records, actor, outcome, progress)
     return outcome

@@ -21,13 +21,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
+from urllib.parse import urlsplit, urlunsplit
 
 import nats
 import structlog
 
 from backbone.crypto import new_master_key
 from backbone.settings import Settings
-from wanqing.catalog import SERVICES, migrate_all
+from wanqing import database_roles, platform_secrets
+from wanqing.catalog import SERVICES, migrate_all, opens_personal_data
 from wanqing.embedded import EmbeddedNats, EmbeddedPostgres, free_port
 from wanqing.state import PlatformState, remove_state, running_state, write_state
 from wanqing.streams import ensure_streams
@@ -41,27 +43,54 @@ STOP_GRACE_S = 10.0
 TICK_S = 0.2
 
 
-def master_key(settings: Settings, data_dir: Path) -> str:
-    """The configured key, or the one generated into data_dir on the first run (owner-only file)."""
-    if settings.master_key is not None:
-        return settings.master_key.get_secret_value()
+SECRET_VARIABLES = frozenset({"WANQING_MASTER_KEY", "WANQING_MASTER_KEY_FILE"})
+
+
+def master_key_file(settings: Settings, data_dir: Path) -> Path:
+    """The owner-only file the services that open personal data read the master key from: the configured one,
+    or `<data dir>/master.key`, generated on the first run (or written once from WANQING_MASTER_KEY).
+    """
+    if settings.master_key_file is not None:
+        return settings.master_key_file
     path = data_dir / "master.key"
     if not path.exists():
+        key = settings.master_key.get_secret_value() if settings.master_key is not None else new_master_key()
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(new_master_key() + "\n")
+            out.write(key + "\n")
         log.info("master_key_generated", path=str(path))
-    return path.read_text(encoding="utf-8").strip()
+    return path
 
 
-async def prepare(nats_url: str, database_url: str) -> tuple[list[str], dict[str, list[str]]]:
-    """Streams from deploy/streams.json, then every service's migrations."""
-    nc = await nats.connect(nats_url, connect_timeout=5, max_reconnect_attempts=3)
+@dataclass(frozen=True)
+class Prepared:
+    streams: list[str]
+    migrations: dict[str, list[str]]
+    dsns: dict[str, str]  # each service's own role, its password in an owner-only pgpass file
+
+
+async def prepare(nats_url: str, database_url: str, services: tuple[str, ...], secrets_dir: Path,
+                  nats_options: dict[str, str] | None = None) -> Prepared:
+    """Streams from deploy/streams.json, every service's migrations (as the admin), then each service's own
+    database role, owning only its schema (wanqing.database_roles).
+    """
+    nc = await nats.connect(nats_url, connect_timeout=5, max_reconnect_attempts=3, **(nats_options or {}))
     try:
         streams = await ensure_streams(nc.jetstream())
     finally:
         await nc.drain()
-    return streams, await migrate_all(database_url)
+    applied = await migrate_all(database_url)
+    dsns = await database_roles.provision(database_url, services, secrets_dir)
+    return Prepared(streams, applied, {s: database_roles.without_password(d, secrets_dir) for s, d in dsns.items()})
+
+
+def redacted(url: str) -> str:
+    """A URL as it may be shown: without its password."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit((parts.scheme, f"{parts.username}@{netloc}", parts.path, parts.query, parts.fragment))
 
 
 def _die_with_parent() -> None:
@@ -169,9 +198,10 @@ class Supervisor:
             nats_url, database_url = self._servers()
             if self.stopping.is_set():
                 return 0
-            streams, applied = asyncio.run(prepare(nats_url, database_url))
-            log.info("platform_prepared", streams=streams, migrations_applied=applied)
-            self._start_services(nats_url, database_url)
+            prepared = asyncio.run(prepare(nats_url, database_url, self.services, self.data_dir / "secrets"))
+            log.info("platform_prepared", streams=prepared.streams, migrations_applied=prepared.migrations,
+                     database_roles=sorted(prepared.dsns))
+            self._start_services(nats_url, prepared.dsns)
             self._supervise(nats_url, database_url)
         finally:
             self._shutdown()
@@ -188,22 +218,28 @@ class Supervisor:
         log.info("embedded_nats_started", url=self._nats.url, data=str(self._nats.data_dir))
         self._postgres = EmbeddedPostgres(self.data_dir / "postgres", durable=True)
         self._postgres.start()
-        log.info("embedded_postgres_started", url=self._postgres.url, data=str(self._postgres.data_dir))
+        log.info("embedded_postgres_started", url=self._postgres.redacted_url, data=str(self._postgres.data_dir))
         return self._nats.url, self._postgres.url
 
-    def _start_services(self, nats_url: str, database_url: str) -> None:
-        key = master_key(self.settings, self.data_dir)
+    def _start_services(self, nats_url: str, dsns: dict[str, str]) -> None:
+        key_file = master_key_file(self.settings, self.data_dir)
+        secrets = platform_secrets.ensure(self.data_dir, self.services)
+        # No secret travels in an environment: each process gets the paths of what it needs, and only those.
+        inherited = {k: v for k, v in os.environ.items() if k not in SECRET_VARIABLES}
         for name in self.services:
             port = free_port()
             env = {
-                **os.environ,
+                **inherited,
                 "WANQING_NATS_URL": nats_url,
-                "WANQING_DATABASE_URL": database_url,
-                "WANQING_MASTER_KEY": key,
+                "WANQING_DATABASE_URL": dsns[name],
                 "WANQING_HTTP_PORT": str(port),
                 "WANQING_LOG_FORMAT": self.settings.log_format,
                 "WANQING_DATA_DIR": str(self.data_dir),
+                "WANQING_TRUST_FILE": str(secrets.trust_file),
+                "WANQING_SIGNING_KEY_FILE": str(secrets.signing_key(name)),
             }
+            if opens_personal_data(name):
+                env["WANQING_MASTER_KEY_FILE"] = str(key_file)
             service = ServiceProcess(name, port, env, output=self.service_output)
             service.start()
             self._procs.append(service)
@@ -236,10 +272,10 @@ class Supervisor:
         if on_ready is None and self.settings.load_demo:
             from wanqing.demo.autoload import load_if_empty  # noqa: PLC0415 - only when asked for
 
-            district, stopping = self.settings.district, self.stopping
+            district, stopping, data_dir = self.settings.district, self.stopping, self.data_dir
 
             def on_ready(url: str, _db: str) -> None:
-                load_if_empty(url, district, stopping)
+                load_if_empty(url, data_dir, district, stopping)
 
         if on_ready is not None:
             threading.Thread(target=on_ready, args=(nats_url, database_url), name="after-ready",
@@ -251,7 +287,7 @@ class Supervisor:
         lines = [
             f"Wanqing is up ({where})",
             f"  NATS      {nats_url}",
-            f"  Postgres  {database_url}",
+            f"  Postgres  {redacted(database_url)}",
             *(f"  {p.name:<9} {p.health_url}" for p in self._procs),
         ]
         if self.service_output is not None:

@@ -38,6 +38,7 @@ __all__ = ["MIGRATIONS", "NAME", "RebuildError", "RebuildReport", "build", "main
 
 NAME = "care"
 MIGRATIONS = Path(__file__).parent / "migrations"
+OPENS_PERSONAL_DATA = True  # it unwraps per-person keys: the only services given the master key
 PROFILES_CONSUMER = "care-profiles"
 
 
@@ -82,4 +83,4 @@ def build(rt: Runtime, policy_file: Path = DEFAULT_POLICY_FILE) -> ServiceSpec:
 
 
 def main() -> None:
-    asyncio.run(service.run(NAME, MIGRATIONS, build, uses_personal_data=True))
+    asyncio.run(service.run(NAME, MIGRATIONS, build, uses_personal_data=OPENS_PERSONAL_DATA))

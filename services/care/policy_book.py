@@ -59,7 +59,8 @@ class PolicyBook:
         try:
             policy = parse_policy(raw)
         except ValueError as exc:
-            raise refused(f"invalid policy: {exc}", zh=f"关怀政策内容有误：{exc}", field="policy") from exc
+            raise refused(f"invalid policy: {exc}", zh="关怀政策内容有误，未能发布，请核对后重新提交",
+                          field="policy") from exc
         await self.refresh(ctx.conn)
         state, version = await load_state(ctx.conn, ctx.store, POLICY_STREAM, policy_adoption.evolve, Adoptions())
         events = policy_adoption.decide_adopt(state, ctx.meta.actor, policy, raw, ctx.now, at_start=at_start)

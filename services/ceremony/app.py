@@ -34,7 +34,7 @@ def build(rt: Runtime) -> ServiceSpec:
     policy = DEFAULT_POLICY
     deadlines = Deadlines(rt.recorder, policy)
     rt.recorder.project(case_overview.PROJECTION + deadlines.routes)
-    handlers = Handlers(policy=policy, archive=ArchiveLookup(rt.settings.nats_url),
+    handlers = Handlers(policy=policy, archive=ArchiveLookup(rt.asker),
                         documents_dir=Path(rt.settings.data_dir).resolve() / "documents" / "ceremony")
     rt.router.command(SetCeremonyMode, handlers.set_mode)
     for model in typing.get_args(CeremonyCaseCommand):

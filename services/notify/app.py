@@ -52,7 +52,7 @@ def make_build(settings: NotifySettings | None = None) -> Callable[[Runtime], Se
         # event's recipients.
         feed = ConsumerSpec(name="notify-events", routes=recipients.PROJECTION + open_tasks.PROJECTION + planner.routes,
                             max_deliver=rt.settings.consumer_max_deliver, batch=rt.settings.consumer_batch)
-        worker = DeliveryWorker(channels=build_channels(config), contacts=ProfilesContacts(lambda: rt.nc),
+        worker = DeliveryWorker(channels=build_channels(config), contacts=ProfilesContacts(rt.asker),
                                 templates=Templates(config.tz), settings=config, outcomes=outcomes)
         return ServiceSpec(consumers=[feed], timers={SEND_TIMER: Timer(Send, worker.on_timer),
                                                      DIGEST_TIMER: Timer(Morning, Digest(config, planner).on_timer)})

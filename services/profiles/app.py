@@ -24,6 +24,7 @@ from services.profiles import handlers, importing, read_access, retiree_archive,
 
 NAME = "profiles"
 MIGRATIONS = Path(__file__).parent / "migrations"
+OPENS_PERSONAL_DATA = True  # it unwraps per-person keys: the only services given the master key
 
 
 def build(rt: Runtime) -> ServiceSpec:
@@ -47,4 +48,4 @@ def build(rt: Runtime) -> ServiceSpec:
 
 
 def main() -> None:
-    asyncio.run(service.run(NAME, MIGRATIONS, build, uses_personal_data=True))
+    asyncio.run(service.run(NAME, MIGRATIONS, build, uses_personal_data=OPENS_PERSONAL_DATA))

@@ -11,6 +11,7 @@ import asyncpg
 import pytest
 from openpyxl import Workbook
 
+from contracts.base import Actor, Role
 from contracts.id_number import make_id_number
 from tests.services_harness import DISTRICT_ACTOR, RunningPlatform
 from wanqing.importer import import_roster, preview_lines
@@ -62,7 +63,7 @@ async def archive_size(database_url: str) -> int:
 
 
 async def run_import(platform: RunningPlatform, path: Path, **kw: Any) -> Any:
-    return await import_roster(path, unit="U0001", nats_url=platform.settings.nats_url, actor=DISTRICT_ACTOR,
+    return await import_roster(path, unit="U0001", access=platform.access, actor=Actor.model_validate(DISTRICT_ACTOR),
                                today=TODAY, **kw)
 
 
@@ -136,7 +137,7 @@ class TestImport:
         self, platform: RunningPlatform, database_url: str, tmp_path: Path
     ) -> None:
         outcome = await import_roster(write_xlsx(tmp_path / "r.xlsx", people(2)), unit="U0001",
-                                      nats_url=platform.settings.nats_url,
-                                      actor={"user": "x", "role": "unit_staff", "unit": "U0009"}, today=TODAY)
+                                      access=platform.access,
+                                      actor=Actor(user="x", role=Role.UNIT_STAFF, unit="U0009"), today=TODAY)
         assert outcome.refused[0]["code"] == "forbidden"
         assert await archive_size(database_url) == 0

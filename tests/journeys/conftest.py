@@ -27,10 +27,12 @@ import pytest
 from nats.aio.client import Client
 
 from backbone.clock import advance_platform_time, set_platform_time
+from backbone.credentials import OPS
 from backbone.db import create_pool
 from contracts import registry, subjects
-from contracts.base import LOCAL_TZ, local_date
+from contracts.base import LOCAL_TZ, Actor, local_date
 from contracts.id_number import make_id_number
+from wanqing.access import nats_options, operator_access
 
 T0 = datetime(2027, 3, 1, 9, 0, tzinfo=LOCAL_TZ)
 DISTRICT = {"user": "office-1", "role": "district_office", "unit": "DISTRICT"}
@@ -77,7 +79,7 @@ class UpPlatform:
         asyncio.run(self._until_answering(deadline))
 
     async def _until_answering(self, deadline: float) -> None:
-        nc = await nats.connect(self.nats_url)
+        nc = await nats.connect(self.nats_url, **nats_options(self.data_dir, OPS))
         try:
             for service in registry.SERVICES:
                 while True:
@@ -140,11 +142,17 @@ class Wanqing:
         self.nc = nc
         self.pool = pool
         self._seq = iter(range(11, 999, 2))
+        # The operator's key from the platform's secrets folder vouches for whoever a test acts as.
+        self.ops = operator_access(up.data_dir, "DISTRICT", up.nats_url).credentials
+
+    async def headers(self, actor: dict[str, str] | None) -> dict[str, str]:
+        return await self.ops.headers(self.nc, Actor.model_validate(actor or DISTRICT))
 
     async def send(self, service: str, command: str, body: dict[str, Any], actor: dict[str, str] | None = None
                    ) -> dict[str, Any]:
-        payload = {"command_id": str(uuid.uuid4()), "actor": actor or DISTRICT, **body}
-        msg = await self.nc.request(subjects.command(service, command), json.dumps(payload).encode(), timeout=30)
+        payload = {"command_id": str(uuid.uuid4()), **body}
+        msg = await self.nc.request(subjects.command(service, command), json.dumps(payload).encode(), timeout=30,
+                                    headers=await self.headers(actor))
         return json.loads(msg.data)
 
     async def ok(self, service: str, command: str, body: dict[str, Any], actor: dict[str, str] | None = None
@@ -155,8 +163,8 @@ class Wanqing:
 
     async def query(self, service: str, name: str, body: dict[str, Any], actor: dict[str, str] | None = None
                     ) -> dict[str, Any]:
-        payload = {"actor": actor or DISTRICT, **body}
-        msg = await self.nc.request(subjects.query(service, name), json.dumps(payload).encode(), timeout=30)
+        msg = await self.nc.request(subjects.query(service, name), json.dumps(body).encode(), timeout=30,
+                                    headers=await self.headers(actor))
         reply: dict[str, Any] = json.loads(msg.data)
         assert reply["ok"], (name, reply)
         return reply
@@ -212,7 +220,7 @@ class Wanqing:
     async def facts(self, rid: uuid.UUID, **expected: Any) -> dict[str, Any]:
         async def probe() -> dict[str, Any] | None:
             msg = await self.nc.request(subjects.query("care", "GetRetireeFacts"), json.dumps(
-                {"actor": DISTRICT, "retiree_id": str(rid)}).encode(), timeout=30)
+                {"retiree_id": str(rid)}).encode(), timeout=30, headers=await self.headers(None))
             reply = json.loads(msg.data)
             if reply["ok"] and all(reply["data"].get(k) == v for k, v in expected.items()):
                 return dict(reply["data"])
@@ -233,7 +241,7 @@ class Wanqing:
     async def case(self, rid: uuid.UUID, **expected: Any) -> dict[str, Any]:
         async def probe() -> dict[str, Any] | None:
             msg = await self.nc.request(subjects.query("ceremony", "GetCase"), json.dumps(
-                {"actor": DISTRICT, "retiree_id": str(rid)}).encode(), timeout=30)
+                {"retiree_id": str(rid)}).encode(), timeout=30, headers=await self.headers(None))
             reply = json.loads(msg.data)
             if reply["ok"] and all(reply["data"].get(k) == v for k, v in expected.items()):
                 return dict(reply["data"])
@@ -249,7 +257,7 @@ class Wanqing:
 
 @pytest.fixture
 async def wq(up_platform: UpPlatform) -> AsyncIterator[Wanqing]:
-    nc = await nats.connect(up_platform.nats_url)
+    nc = await nats.connect(up_platform.nats_url, **nats_options(up_platform.data_dir, OPS))
     pool = await create_pool(up_platform.database_url, min_size=1, max_size=4)
     try:
         yield Wanqing(up_platform, nc, pool)

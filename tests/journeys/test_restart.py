@@ -10,8 +10,10 @@ from typing import Any
 import nats
 import pytest
 
+from backbone.credentials import OPS
 from backbone.db import create_pool
 from tests.journeys.conftest import UpPlatform, Wanqing
+from wanqing.access import nats_options
 
 pytestmark = pytest.mark.slow
 
@@ -20,7 +22,7 @@ PEOPLE = 16
 
 
 async def connect(up: UpPlatform, *, reconnect: bool = True) -> Wanqing:
-    nc = await nats.connect(up.nats_url, allow_reconnect=reconnect)
+    nc = await nats.connect(up.nats_url, allow_reconnect=reconnect, **nats_options(up.data_dir, OPS))
     return Wanqing(up, nc, await create_pool(up.database_url, min_size=1, max_size=4))
 
 

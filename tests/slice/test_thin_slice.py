@@ -69,11 +69,10 @@ class TestApproveRetirement:
         self, platform: RunningPlatform, database_url: str
     ) -> None:
         rid = await registered(platform)
-        body = {"command_id": str(uuid.uuid4()), "actor": {"user": "u", "role": "district_office",
-                                                            "unit": "DISTRICT"}, **approval(rid)}
+        body = {"command_id": str(uuid.uuid4()), **approval(rid)}
         raw = json.dumps(body).encode()
         first = await platform.send_raw("profiles", "ApproveRetirement", raw)
-        second = await platform.send_raw("profiles", "ApproveRetirement", raw)
+        second = await platform.send_raw("profiles", "ApproveRetirement", raw)  # a new credential, the same request
         assert first == second
         assert first["ok"] is True
         assert await event_count(database_url) == 1

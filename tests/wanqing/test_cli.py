@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from backbone.settings import Settings
-from wanqing import messages, state
+from wanqing import access, messages, state
 from wanqing.admin import parse_instant
 from wanqing.cli import app
 from wanqing.durations import parse_duration
@@ -42,31 +42,29 @@ class TestDurations:
 
 
 class TestCommandDefaults:
-    def test_fills_command_id_and_the_district_office_actor(self) -> None:
+    def test_fills_the_command_id_and_names_no_actor(self) -> None:
         fixed = uuid.UUID(int=7)
         body = messages.command_body({"retiree_id": "r"}, new_id=lambda: fixed)
-        assert body == {
-            "retiree_id": "r",
-            "command_id": str(fixed),
-            "actor": {"user": "cli", "role": "district_office", "unit": "DISTRICT"},
-        }
+        assert body == {"retiree_id": "r", "command_id": str(fixed)}  # who acts is in the credential
 
-    def test_keeps_what_the_body_already_says(self) -> None:
-        mine = {"user": "u1", "role": "unit_staff", "unit": "U0001"}
-        body = messages.command_body({"command_id": "given", "actor": mine}, actor={"user": "other"})
-        assert body["command_id"] == "given"
-        assert body["actor"] == mine
+    def test_keeps_the_command_id_the_body_gives(self) -> None:
+        assert messages.command_body({"command_id": "given"})["command_id"] == "given"
 
-    def test_an_actor_option_replaces_the_default(self) -> None:
-        actor = {"user": "u2", "role": "unit_head", "unit": "U0002"}
-        assert messages.command_body({}, actor)["actor"] == actor
-        assert messages.query_body({}, actor) == {"actor": actor}
+    def test_a_body_naming_an_actor_is_refused_before_anything_is_sent(self) -> None:
+        mine = {"user": "u1", "role": "district_office", "unit": "DISTRICT"}
+        with pytest.raises(messages.BadInputError, match="may not name an actor"):
+            messages.command_body({"actor": mine})
+        with pytest.raises(messages.BadInputError, match="may not name an actor"):
+            messages.no_actor({"actor": mine, "retiree_id": "r"})
+
+    def test_actor_json_is_an_actor_or_a_clear_error(self) -> None:
+        actor = messages.actor_of('{"user": "u2", "role": "unit_head", "unit": "U0002"}')
+        assert (actor.user, actor.role.value, actor.unit) == ("u2", "unit_head", "U0002")
+        with pytest.raises(messages.BadInputError, match="--actor-json is not an actor"):
+            messages.actor_of('{"user": "u2", "role": "king", "unit": "U0002"}')
 
     def test_the_default_actor_acts_for_the_configured_district(self) -> None:
-        assert messages.default_actor("D42")["unit"] == "D42"
-
-    def test_a_query_gets_no_command_id(self) -> None:
-        assert "command_id" not in messages.query_body({"retiree_id": "r"})
+        assert access.default_actor("D42").unit == "D42"
 
 
 class TestInput:

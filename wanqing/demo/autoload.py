@@ -10,10 +10,12 @@ import asyncio
 import threading
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import structlog
 
 from contracts.base import local_date
+from wanqing.access import Access, operator_access
 from wanqing.demo.bus import Bus
 from wanqing.demo.district import generate
 from wanqing.demo.load import close_historical_bereavements, load_district
@@ -23,8 +25,8 @@ log = structlog.get_logger()
 SEED = 2027
 
 
-async def _load(nats_url: str, district: str, stopping: threading.Event) -> None:
-    bus = await Bus.connect(nats_url, district)
+async def _load(access: Access, district: str, stopping: threading.Event) -> None:
+    bus = await Bus.connect(access, district)
     try:
         units = await bus.query("profiles", "ListUnits", {})
         if units:
@@ -49,8 +51,9 @@ async def _load(nats_url: str, district: str, stopping: threading.Event) -> None
         await bus.close()
 
 
-def load_if_empty(nats_url: str, district: str, stopping: threading.Event) -> None:
+def load_if_empty(nats_url: str, data_dir: Path, district: str, stopping: threading.Event) -> None:
+    """As the operator of the platform in data_dir."""
     try:
-        asyncio.run(_load(nats_url, district, stopping))
+        asyncio.run(_load(operator_access(data_dir, district, nats_url), district, stopping))
     except Exception:  # a failed demo load must not take the platform down
         log.exception("demo_district_failed")

@@ -33,6 +33,7 @@ from backbone.settings import Settings
 from contracts.base import LOCAL_TZ
 from contracts.care import TASK_KIND_ZH, TaskKind, hardship_case_id
 from wanqing import state
+from wanqing.access import operator_access
 from wanqing.demo import scenario
 from wanqing.demo.bus import Bus, RefusedError, gather_all
 from wanqing.demo.district import District, Retiree, generate
@@ -352,7 +353,8 @@ async def simulate(nats_url: str, database_url: str, opts: DemoOptions, say: Cal
     health = state.running_state(opts.data_dir.resolve())
     health_urls = health.services if health else {}
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=3)
-    bus = await Bus.connect(nats_url, opts.district, opts.concurrency)
+    bus = await Bus.connect(operator_access(opts.data_dir.resolve(), opts.district, nats_url), opts.district,
+                            opts.concurrency)
     try:
         d = generate(opts.seed, units=opts.units, retirees=opts.retirees, district=opts.district,
                      today=opts.start - timedelta(days=1))

@@ -1,0 +1,187 @@
+"""The identity service's language: staff accounts, passwords, logins and sessions (登录与账号).
+
+Who a staff member is (name, role, unit, active) is profiles' directory; identity keeps what proves it is them:
+a password (argon2id hash, never in an event), sessions, and the lockout after repeated failures. A login
+yields a session (kept by the client, refreshed) and short-lived signed credentials (backbone/credentials.py)
+that every command and query carries.
+
+Login, Refresh, Logout and ChangePassword are requests on `wanqing.auth.identity.<Name>`: the caller has no
+credential yet (or proves itself by its session or password). Passwords travel as SecretStr: they are never
+logged, fingerprinted or stored in a reply.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import ConfigDict, Field, SecretStr
+
+from contracts.base import Actor, Command, Event, Message, Query
+
+SERVICE = "identity"
+
+UserName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")]
+# Length bounds only here: the policy (services/identity/passwords.py) says what a good password is, in Chinese.
+Password = Annotated[SecretStr, Field(min_length=1, max_length=200)]
+ClientName = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
+SessionToken = Annotated[SecretStr, Field(min_length=20, max_length=200)]
+
+
+def account_stream(user: str) -> str:
+    return f"account-{user}"
+
+
+# Failed logins naming nobody registered: one stream, so made-up names do not create streams.
+UNKNOWN_LOGINS_STREAM = "account-unknown"
+
+
+class LoginFailure(StrEnum):
+    WRONG_PASSWORD = "wrong_password"  # noqa: S105 - a reason, not a password (密码错误)
+    LOCKED = "locked"  # 账号已锁定
+    DEACTIVATED = "deactivated"  # 已停用
+    NO_PASSWORD = "no_password"  # noqa: S105 - a reason (尚未设置密码)
+    UNKNOWN_USER = "unknown_user"  # 无此用户
+
+
+# ======================================================================== requests without a credential
+
+
+class AuthRequest(Message):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Login(AuthRequest):
+    user: UserName
+    password: Password
+    client: ClientName = "cli"
+
+
+class Refresh(AuthRequest):
+    """A new short-lived credential for a live session."""
+
+    session: SessionToken
+
+
+class Logout(AuthRequest):
+    session: SessionToken
+
+
+class ChangePassword(AuthRequest):
+    """The person changes their own password, proving it with the current one (also after a reset)."""
+
+    user: UserName
+    old_password: Password
+    new_password: Password
+
+
+class SessionGranted(Message):
+    """A login's or refresh's answer; `session` only on login."""
+
+    ok: Literal[True] = True
+    actor: Actor
+    credential: str
+    credential_expires_at: datetime
+    session: str | None = None
+    session_expires_at: datetime | None = None
+    # A temporary password (set by the district office) logs in to nothing: it must be changed first.
+    must_change_password: bool = False
+
+
+class Done(Message):
+    ok: Literal[True] = True
+
+
+# ======================================================================== commands (with a credential)
+
+
+class SetPassword(Command):
+    """The district office sets or resets a staff member's password (temporary: changed at first login);
+    it also unlocks the account and ends every session of that user.
+    """
+
+    user: UserName
+    password: Password
+    temporary: bool = True
+
+
+class UnlockAccount(Command):
+    user: UserName
+
+
+class RevokeSessions(Command):
+    """End every session of a user (their own, or by the district office): sign out everywhere."""
+
+    user: UserName
+
+
+# ======================================================================== events
+
+
+class AccountEvent(Event):
+    user: str
+    unit: str
+
+
+class PasswordSet(AccountEvent):
+    type: Literal["PasswordSet"] = "PasswordSet"
+    temporary: bool
+
+
+class PasswordChanged(AccountEvent):
+    type: Literal["PasswordChanged"] = "PasswordChanged"
+
+
+class LoginSucceeded(AccountEvent):
+    type: Literal["LoginSucceeded"] = "LoginSucceeded"
+    session_id: UUID | None  # None while the password must be changed first: no session was opened
+    client: str
+    must_change_password: bool = False
+
+
+class LoginFailed(AccountEvent):
+    type: Literal["LoginFailed"] = "LoginFailed"
+    reason: LoginFailure
+    consecutive_failures: int
+    attempt: Literal["login", "change_password"] = "login"
+
+
+class AccountLocked(AccountEvent):
+    type: Literal["AccountLocked"] = "AccountLocked"
+    until: datetime  # wall-clock time: lockout, like credentials, is measured in real time
+    failures: int
+
+
+class AccountUnlocked(AccountEvent):
+    type: Literal["AccountUnlocked"] = "AccountUnlocked"
+
+
+class SessionsRevoked(AccountEvent):
+    type: Literal["SessionsRevoked"] = "SessionsRevoked"
+    reason: Literal["deactivated", "password_reset", "requested"]
+    sessions: int
+
+
+class LoggedOut(AccountEvent):
+    type: Literal["LoggedOut"] = "LoggedOut"
+    session_id: UUID
+
+
+# ======================================================================== queries
+
+
+class GetAccount(Query):
+    user: UserName
+
+
+COMMANDS: tuple[type[Command], ...] = (SetPassword, UnlockAccount, RevokeSessions)
+EVENTS: tuple[type[Event], ...] = (
+    PasswordSet, PasswordChanged, LoginSucceeded, LoginFailed, AccountLocked, AccountUnlocked, SessionsRevoked,
+    LoggedOut,
+)
+QUERIES: tuple[type[Query], ...] = (GetAccount,)
+AUTH_REQUESTS: tuple[type[AuthRequest], ...] = (Login, Refresh, Logout, ChangePassword)
+
+AccountCommand = SetPassword | UnlockAccount | RevokeSessions

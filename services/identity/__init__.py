@@ -1,0 +1,1 @@
+"""The identity service: staff accounts, passwords, logins, sessions and the credentials they yield."""

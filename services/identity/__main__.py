@@ -1,0 +1,3 @@
+from services.identity.app import main
+
+main()

@@ -1,0 +1,47 @@
+"""Composition root of the identity service."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+from backbone import service
+from backbone.consumer import ConsumerSpec
+from backbone.credentials import Signer
+from backbone.service import Runtime, ServiceSpec
+from contracts.identity import GetAccount, RevokeSessions, SetPassword, UnlockAccount
+from services.identity import accounts
+from services.identity.account import LoginPolicy
+from services.identity.handlers import Handlers
+from services.identity.logins import Logins
+from services.identity.passwords import Hashing
+from services.identity.staff_feed import StaffFeed
+
+NAME = "identity"
+MIGRATIONS = Path(__file__).parent / "migrations"
+PROFILES_CONSUMER = "identity-profiles"
+
+
+def build(rt: Runtime) -> ServiceSpec:
+    rt.recorder.project(accounts.PROJECTION)
+    hashing = Hashing()
+    handlers = Handlers(hashing)
+    rt.router.command(SetPassword, handlers.set_password)
+    rt.router.command(UnlockAccount, handlers.unlock)
+    rt.router.command(RevokeSessions, handlers.revoke)
+    rt.router.query(GetAccount, accounts.get_account)
+    # identity's own key signs people's credentials, for the configured lifetime (60 s by default).
+    signer = Signer(rt.signer.name, rt.signer.key, timedelta(seconds=rt.settings.credential_lifetime_s))
+    logins = Logins(pool=rt.pool, recorder=rt.recorder, clock=rt.clock, signer=signer, hashing=hashing,
+                    policy=LoginPolicy(), wake_relay=rt.wake_relay)
+    feed = StaffFeed(rt.recorder)
+    return ServiceSpec(
+        consumers=[ConsumerSpec(name=PROFILES_CONSUMER, routes=feed.routes,
+                                max_deliver=rt.settings.consumer_max_deliver, batch=rt.settings.consumer_batch)],
+        open_requests={"Login": logins.login, "Refresh": logins.refresh, "Logout": logins.logout,
+                       "ChangePassword": logins.change_password})
+
+
+def main() -> None:
+    asyncio.run(service.run(NAME, MIGRATIONS, build))

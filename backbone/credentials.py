@@ -28,8 +28,10 @@ from contracts.base import Actor, Role, system_actor
 
 HEADER = "Wanqing-Credential"
 ALGORITHM = "EdDSA"
-LIFETIME = timedelta(seconds=60)  # short: a deactivation takes effect within a minute
-LEEWAY = timedelta(seconds=5)  # clock skew between processes of one platform
+# Short: a deactivation takes effect within a minute (the lifetime plus the leeway for clock skew between
+# the processes of one platform).
+LIFETIME = timedelta(seconds=50)
+LEEWAY = timedelta(seconds=5)
 IDENTITY, OPS = "identity", "ops"
 
 

@@ -101,6 +101,13 @@ def credentials_of(name: str, settings: Settings) -> tuple[TrustBundle, Signer]:
     return TrustBundle.load(settings.trust_file), Signer(name, load_signing_key(settings.signing_key_file))
 
 
+async def undecoded(msg: NatsMessage) -> bytes:
+    """The body as it came. faststream would JSON-decode every body before the handler (a body nested 100,000
+    deep overflows the stack there, and no reply is ever sent); the router parses it itself, within limits.
+    """
+    return msg.body
+
+
 def _open_request(answer: Callable[[bytes], Awaitable[BaseModel]]) -> Callable[[NatsMessage], Awaitable[bytes]]:
     async def on_request(msg: NatsMessage) -> bytes:
         try:
@@ -157,21 +164,23 @@ async def run(  # noqa: C901, PLR0913, PLR0915 - the wiring of a process is one 
     if spec.startup is not None:
         await spec.startup()
 
-    @broker.subscriber(subjects.commands_of(name), queue=f"{name}-commands", max_workers=settings.command_workers)
+    @broker.subscriber(subjects.commands_of(name), queue=f"{name}-commands", max_workers=settings.command_workers,
+                       decoder=undecoded)
     async def on_command(msg: NatsMessage) -> bytes:
         reply = await router.handle_command(msg.raw_message.subject.rsplit(".", 1)[-1], msg.body,
                                             (msg.headers or {}).get(CREDENTIAL_HEADER))
         return reply.model_dump_json().encode()
 
-    @broker.subscriber(subjects.queries_of(name), queue=f"{name}-queries", max_workers=settings.command_workers)
+    @broker.subscriber(subjects.queries_of(name), queue=f"{name}-queries", max_workers=settings.command_workers,
+                       decoder=undecoded)
     async def on_query(msg: NatsMessage) -> bytes:
         reply = await router.handle_query(msg.raw_message.subject.rsplit(".", 1)[-1], msg.body,
                                           (msg.headers or {}).get(CREDENTIAL_HEADER))
         return reply.model_dump_json().encode()
 
     for request_name, answer in spec.open_requests.items():
-        broker.subscriber(subjects.auth(request_name), queue=f"{name}-auth",
-                          max_workers=settings.command_workers)(_open_request(answer))
+        broker.subscriber(subjects.auth(request_name), queue=f"{name}-auth", max_workers=settings.command_workers,
+                          decoder=undecoded)(_open_request(answer))
 
     await broker.start()
     nc = broker.config.connection_state.connection

@@ -23,8 +23,8 @@ class Settings(BaseSettings):
     # The issuers of credentials this process believes (public keys), and this process's own signing key.
     trust_file: Path | None = None
     signing_key_file: Path | None = None
-    # How long a credential identity mints lives: a deactivation takes effect within this time.
-    credential_lifetime_s: int = Field(default=60, ge=5, le=3600)
+    # How long a credential identity mints lives: a deactivation takes effect within this time plus 5 s.
+    credential_lifetime_s: int = Field(default=50, ge=2, le=3600)
     log_format: str = Field(default="auto", pattern="^(auto|json|console)$")
     log_level: str = "info"
     # Service processes: where /metrics and /health listen (0 = an ephemeral port, written to the log).

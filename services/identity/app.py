@@ -31,7 +31,7 @@ def build(rt: Runtime) -> ServiceSpec:
     rt.router.command(UnlockAccount, handlers.unlock)
     rt.router.command(RevokeSessions, handlers.revoke)
     rt.router.query(GetAccount, accounts.get_account)
-    # identity's own key signs people's credentials, for the configured lifetime (60 s by default).
+    # identity's own key signs people's credentials, for the configured lifetime (50 s by default).
     signer = Signer(rt.signer.name, rt.signer.key, timedelta(seconds=rt.settings.credential_lifetime_s))
     logins = Logins(pool=rt.pool, recorder=rt.recorder, clock=rt.clock, signer=signer, hashing=hashing,
                     policy=LoginPolicy(), wake_relay=rt.wake_relay)

@@ -1,7 +1,8 @@
 """What identity learns from profiles: who is staff, with which role and unit, and who was deactivated.
 
 A deactivation ends every session of that user at once, so no new credential is minted for them; one
-already minted lives at most its lifetime (60 s by default): the deactivation takes effect within a minute.
+already minted lives at most its lifetime (50 s by default, 5 s more for clock skew): the deactivation takes
+effect within a minute.
 """
 
 from __future__ import annotations

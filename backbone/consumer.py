@@ -60,9 +60,11 @@ def decode_delivery(subject: str, env: Envelope) -> Event | None:
     tokens = subject.split(".")
     if len(tokens) != SUBJECT_TOKENS or tokens[1] != "evt":
         raise BadDelivery(f"{subject} is not an event subject")
-    _root, _evt, _unit, owner, type_ = tokens
+    _root, _evt, unit, owner, type_ = tokens
     if env.type != type_:
         raise BadDelivery(f"the subject names {type_}, the envelope {env.type}")
+    if env.unit != unit:
+        raise BadDelivery(f"the subject names unit {unit}, the envelope {env.unit}")
     try:
         return decode(env, owner)
     except UndecodableEventError as exc:

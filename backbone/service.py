@@ -195,7 +195,9 @@ async def run(  # noqa: C901, PLR0913, PLR0915 - the wiring of a process is one 
 
     async def probe() -> dict[str, Any]:
         report: dict[str, Any] = {"service": name, "nats_connected": nc.is_connected,
-                                  "relay_leader": relay.is_leader, "relay_published": relay.published}
+                                  "relay_leader": relay.is_leader, "relay_published": relay.published,
+                                  # stored events the relay could not publish: the rest flow; an operator looks
+                                  "relay_set_aside": relay.set_aside}
         try:
             await pool.fetchval("SELECT 1")
             report["database"] = True

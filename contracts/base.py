@@ -124,7 +124,7 @@ class Envelope(Message):
     schema_version: int
     stream_id: str
     version: int
-    unit: str
+    unit: UnitCode
     occurred_at: datetime
     recorded_at: datetime
     correlation_id: UUID

@@ -151,7 +151,7 @@ class CareTaskOpened(Event):
     task_id: UUID
     kind: TaskKind
     retiree_id: UUID
-    unit: str
+    unit: UnitCode
     cause_event_id: UUID | None
     cause: str  # the cause's type, e.g. MemberHospitalized, or a timer / campaign name
     due_at: datetime
@@ -168,7 +168,7 @@ class CareTaskAssigned(Event):
     type: Literal["CareTaskAssigned"] = "CareTaskAssigned"
     task_id: UUID
     retiree_id: UUID
-    unit: str
+    unit: UnitCode
     assignee: str | None  # None: the unit has no care contact yet
     kind: TaskKind
     due_at: datetime
@@ -182,8 +182,8 @@ class CareTaskTransferred(Event):
     type: Literal["CareTaskTransferred"] = "CareTaskTransferred"
     task_id: UUID
     retiree_id: UUID
-    from_unit: str
-    unit: str
+    from_unit: UnitCode
+    unit: UnitCode
     assignee: str | None  # the new unit's care contact (None: it has none yet)
     kind: TaskKind
     due_at: datetime
@@ -193,7 +193,7 @@ class CareTaskDueSoon(Event):
     type: Literal["CareTaskDueSoon"] = "CareTaskDueSoon"
     task_id: UUID
     retiree_id: UUID
-    unit: str
+    unit: UnitCode
     assignee: str | None
     kind: TaskKind
     due_at: datetime
@@ -203,7 +203,7 @@ class CareTaskOverdue(Event):
     type: Literal["CareTaskOverdue"] = "CareTaskOverdue"
     task_id: UUID
     retiree_id: UUID
-    unit: str
+    unit: UnitCode
     assignee: str | None
     kind: TaskKind
     due_at: datetime
@@ -213,7 +213,7 @@ class CareTaskEscalated(Event):
     type: Literal["CareTaskEscalated"] = "CareTaskEscalated"
     task_id: UUID
     retiree_id: UUID
-    unit: str
+    unit: UnitCode
     kind: TaskKind
     level: EscalationLevel
     due_at: datetime
@@ -227,7 +227,7 @@ class TaskCompletion(Event):
     SENSITIVE: ClassVar[tuple[str, ...]] = ("notes",)
     task_id: UUID
     retiree_id: UUID
-    unit: str
+    unit: UnitCode
     kind: TaskKind
     done_at: datetime
     done_by: list[str]
@@ -254,7 +254,7 @@ class CareTaskCancelled(Event):
     type: Literal["CareTaskCancelled"] = "CareTaskCancelled"
     task_id: UUID
     retiree_id: UUID
-    unit: str
+    unit: UnitCode
     kind: TaskKind
     reason: str
 
@@ -296,7 +296,7 @@ class CampaignLaunched(Event):
     scope: CampaignScope
     launched_by: str
     launcher_role: Role
-    units: list[str]  # the units actually in scope
+    units: list[UnitCode]  # the units actually in scope
     tasks: int
 
 
@@ -358,7 +358,7 @@ class AssistanceCaseOpened(Event):
     SENSITIVE: ClassVar[tuple[str, ...]] = ("reason",)
     case_id: UUID
     retiree_id: UUID
-    unit: str
+    unit: UnitCode
     reason: str
     amount_requested: int | None
     cause_event_id: UUID | None
@@ -372,7 +372,7 @@ class AssistanceAssessed(Event):
     SENSITIVE: ClassVar[tuple[str, ...]] = ("finding",)
     case_id: UUID
     retiree_id: UUID
-    unit: str
+    unit: UnitCode
     finding: str
     recommended_amount: int
 
@@ -381,7 +381,7 @@ class AssistanceApproved(Event):
     type: Literal["AssistanceApproved"] = "AssistanceApproved"
     case_id: UUID
     retiree_id: UUID
-    unit: str
+    unit: UnitCode
     amount: int
     approved_by: str
     approver_level: Role
@@ -392,7 +392,7 @@ class AssistanceRejected(Event):
     type: Literal["AssistanceRejected"] = "AssistanceRejected"
     case_id: UUID
     retiree_id: UUID
-    unit: str
+    unit: UnitCode
     reason: str
     rejected_by: str
     on_time: bool
@@ -402,7 +402,7 @@ class AssistancePaid(Event):
     type: Literal["AssistancePaid"] = "AssistancePaid"
     case_id: UUID
     retiree_id: UUID
-    unit: str
+    unit: UnitCode
     amount: int
     paid_on: date
     voucher: str
@@ -412,7 +412,7 @@ class AssistanceDecisionOverdue(Event):
     type: Literal["AssistanceDecisionOverdue"] = "AssistanceDecisionOverdue"
     case_id: UUID
     retiree_id: UUID
-    unit: str
+    unit: UnitCode
     decision_due_at: datetime
 
 

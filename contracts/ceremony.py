@@ -199,13 +199,13 @@ class CaseEvent(Event):
 
 class CeremonyModeSet(Event):
     type: Literal["CeremonyModeSet"] = "CeremonyModeSet"
-    unit: str
+    unit: UnitCode
     mode: CeremonyMode
 
 
 class CeremonyCaseOpened(CaseEvent):
     type: Literal["CeremonyCaseOpened"] = "CeremonyCaseOpened"
-    unit: str
+    unit: UnitCode
     document_number: str
     approved_on: date
     mode: CeremonyMode
@@ -218,30 +218,30 @@ class ConsentRequested(CaseEvent):
     """notify turns this into a message to the retiree (征求意愿)."""
 
     type: Literal["ConsentRequested"] = "ConsentRequested"
-    unit: str
+    unit: UnitCode
 
 
 class ConsentGiven(CaseEvent):
     type: Literal["ConsentGiven"] = "ConsentGiven"
-    unit: str
+    unit: UnitCode
 
 
 class ConsentDeclined(CaseEvent):
     type: Literal["ConsentDeclined"] = "ConsentDeclined"
-    unit: str
+    unit: UnitCode
     reason: str
 
 
 class CeremonyScheduled(CaseEvent):
     type: Literal["CeremonyScheduled"] = "CeremonyScheduled"
-    unit: str
+    unit: UnitCode
     held_on: date
     venue: str
 
 
 class CeremonyRescheduled(CaseEvent):
     type: Literal["CeremonyRescheduled"] = "CeremonyRescheduled"
-    unit: str
+    unit: UnitCode
     held_on: date
     venue: str
     previous_held_on: date
@@ -252,14 +252,14 @@ class CeremonyOverdue(CaseEvent):
     """The due date passed without a held ceremony; care or notify escalate."""
 
     type: Literal["CeremonyOverdue"] = "CeremonyOverdue"
-    unit: str
+    unit: UnitCode
     due_on: date
 
 
 class BatchOpened(Event):
     type: Literal["BatchOpened"] = "BatchOpened"
     batch_id: str
-    unit: str
+    unit: UnitCode
     year: int
     half: int
     due_on: date
@@ -268,13 +268,13 @@ class BatchOpened(Event):
 class RetireeAddedToBatch(CaseEvent):
     type: Literal["RetireeAddedToBatch"] = "RetireeAddedToBatch"
     batch_id: str
-    unit: str
+    unit: UnitCode
 
 
 class BatchCeremonyScheduled(Event):
     type: Literal["BatchCeremonyScheduled"] = "BatchCeremonyScheduled"
     batch_id: str
-    unit: str
+    unit: UnitCode
     held_on: date
     venue: str
 
@@ -282,7 +282,7 @@ class BatchCeremonyScheduled(Event):
 class BatchCeremonyRescheduled(Event):
     type: Literal["BatchCeremonyRescheduled"] = "BatchCeremonyRescheduled"
     batch_id: str
-    unit: str
+    unit: UnitCode
     held_on: date
     venue: str
     previous_held_on: date
@@ -291,52 +291,52 @@ class BatchCeremonyRescheduled(Event):
 
 class DecisionAnnounced(CaseEvent):
     type: Literal["DecisionAnnounced"] = "DecisionAnnounced"
-    unit: str
+    unit: UnitCode
     document_number: str
 
 
 class ThankYouLetterGiven(CaseEvent):
     type: Literal["ThankYouLetterGiven"] = "ThankYouLetterGiven"
-    unit: str
+    unit: UnitCode
     signed_by: str
     document_path: str
 
 
 class CertificateIssued(CaseEvent):
     type: Literal["CertificateIssued"] = "CertificateIssued"
-    unit: str
+    unit: UnitCode
     certificate_number: str
     document_path: str
 
 
 class PlaqueGiven(CaseEvent):
     type: Literal["PlaqueGiven"] = "PlaqueGiven"
-    unit: str
+    unit: UnitCode
     inscription: str | None = None
 
 
 class SouvenirGiven(CaseEvent):
     type: Literal["SouvenirGiven"] = "SouvenirGiven"
-    unit: str
+    unit: UnitCode
     souvenir: str
 
 
 class FarewellRemarksRecorded(CaseEvent):
     type: Literal["FarewellRemarksRecorded"] = "FarewellRemarksRecorded"
-    unit: str
+    unit: UnitCode
     text: str
 
 
 class ExtraItemRecorded(CaseEvent):
     type: Literal["ExtraItemRecorded"] = "ExtraItemRecorded"
-    unit: str
+    unit: UnitCode
     item: str
     note: str | None = None
 
 
 class CeremonyHeld(CaseEvent):
     type: Literal["CeremonyHeld"] = "CeremonyHeld"
-    unit: str
+    unit: UnitCode
     held_on: date
     due_on: date
     on_time: bool
@@ -346,14 +346,14 @@ class CeremonyHeld(CaseEvent):
 
 class HandoverStepCompleted(CaseEvent):
     type: Literal["HandoverStepCompleted"] = "HandoverStepCompleted"
-    unit: str
+    unit: UnitCode
     step: HandoverStep
     note: str | None = None
 
 
 class HandoverCompleted(CaseEvent):
     type: Literal["HandoverCompleted"] = "HandoverCompleted"
-    unit: str
+    unit: UnitCode
     completed_on: date
     due_on: date
     on_time: bool
@@ -361,7 +361,7 @@ class HandoverCompleted(CaseEvent):
 
 class HandoverOverdue(CaseEvent):
     type: Literal["HandoverOverdue"] = "HandoverOverdue"
-    unit: str
+    unit: UnitCode
     due_on: date
     missing_steps: list[HandoverStep]
 
@@ -370,7 +370,7 @@ class CaseClosed(CaseEvent):
     """The case stops before completion (the retiree died): no more reminders, timers cancelled."""
 
     type: Literal["CaseClosed"] = "CaseClosed"
-    unit: str
+    unit: UnitCode
     reason: str
 
 

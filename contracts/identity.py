@@ -19,7 +19,7 @@ from uuid import UUID
 
 from pydantic import ConfigDict, Field, SecretStr
 
-from contracts.base import Actor, Command, Event, Message, Query
+from contracts.base import Actor, Command, Event, Message, Query, UnitCode
 
 SERVICE = "identity"
 
@@ -122,7 +122,7 @@ class RevokeSessions(Command):
 
 class AccountEvent(Event):
     user: str
-    unit: str
+    unit: UnitCode
 
 
 class PasswordSet(AccountEvent):

@@ -111,7 +111,7 @@ class SetDigestMode(Command):
 
 class DigestModeSet(Event):
     type: Literal["DigestModeSet"] = "DigestModeSet"
-    unit: str
+    unit: UnitCode
     enabled: bool
 
 

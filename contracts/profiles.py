@@ -102,10 +102,10 @@ class RegisterUnit(Command):
 
 class UnitRegistered(Event):
     type: Literal["UnitRegistered"] = "UnitRegistered"
-    code: str
+    code: UnitCode
     name: str
     kind: UnitKind
-    parent: str | None
+    parent: UnitCode | None
 
 
 class RegisterStaff(Command):
@@ -124,7 +124,7 @@ class StaffRegistered(Event):
     user: str
     name: str
     role: Role
-    unit: str
+    unit: UnitCode
     phone: str | None
     email: str | None
 
@@ -136,7 +136,7 @@ class DeactivateStaff(Command):
 class StaffDeactivated(Event):
     type: Literal["StaffDeactivated"] = "StaffDeactivated"
     user: str
-    unit: str
+    unit: UnitCode
 
 
 class SetCareContact(Command):
@@ -148,7 +148,7 @@ class SetCareContact(Command):
 
 class CareContactSet(Event):
     type: Literal["CareContactSet"] = "CareContactSet"
-    unit: str
+    unit: UnitCode
     user: str
 
 
@@ -332,7 +332,7 @@ class RetireeRegistered(PersonEvent):
     name: str
     sex: Sex
     birth_date: date
-    unit: str
+    unit: UnitCode
     category: RetireeCategory | None
     status: RetireeStatus
     retirement_date: date | None
@@ -343,14 +343,14 @@ class RetireeRegistered(PersonEvent):
 
 class RetirementPlanned(PersonEvent):
     type: Literal["RetirementPlanned"] = "RetirementPlanned"
-    unit: str
+    unit: UnitCode
     planned_date: date
 
 
 class RetirementApproved(PersonEvent):
     type: Literal["RetirementApproved"] = "RetirementApproved"
     SENSITIVE: ClassVar[tuple[str, ...]] = ("name",)
-    unit: str
+    unit: UnitCode
     document_number: str
     approved_on: date
     retirement_date: date
@@ -374,7 +374,7 @@ class ProfileUpdated(PersonEvent):
 class MemberHospitalized(PersonEvent):
     type: Literal["MemberHospitalized"] = "MemberHospitalized"
     SENSITIVE: ClassVar[tuple[str, ...]] = ("hospital", "diagnosis")
-    unit: str
+    unit: UnitCode
     admitted_on: date
     severity: Severity
     hospital: str
@@ -383,7 +383,7 @@ class MemberHospitalized(PersonEvent):
 
 class MemberDischarged(PersonEvent):
     type: Literal["MemberDischarged"] = "MemberDischarged"
-    unit: str
+    unit: UnitCode
     admitted_on: date
     discharged_on: date
 
@@ -391,7 +391,7 @@ class MemberDischarged(PersonEvent):
 class FamilyEmergencyReported(PersonEvent):
     type: Literal["FamilyEmergencyReported"] = "FamilyEmergencyReported"
     SENSITIVE: ClassVar[tuple[str, ...]] = ("description",)
-    unit: str
+    unit: UnitCode
     kind: FamilyEmergencyKind
     happened_on: date
     description: str
@@ -400,7 +400,7 @@ class FamilyEmergencyReported(PersonEvent):
 class HardshipReported(PersonEvent):
     type: Literal["HardshipReported"] = "HardshipReported"
     SENSITIVE: ClassVar[tuple[str, ...]] = ("description",)
-    unit: str
+    unit: UnitCode
     description: str
     amount_requested: int | None = None
 
@@ -408,7 +408,7 @@ class HardshipReported(PersonEvent):
 class HealthExamRecorded(PersonEvent):
     type: Literal["HealthExamRecorded"] = "HealthExamRecorded"
     SENSITIVE: ClassVar[tuple[str, ...]] = ("summary",)
-    unit: str
+    unit: UnitCode
     examined_on: date
     summary: str
 
@@ -478,7 +478,7 @@ class SurvivorRecorded(PersonEvent):
 
     type: Literal["SurvivorRecorded"] = "SurvivorRecorded"
     SENSITIVE: ClassVar[tuple[str, ...]] = ("survivor_name", "phone", "address")
-    unit: str
+    unit: UnitCode
     survivor_name: str
     relation: str
     phone: str | None = None
@@ -487,15 +487,15 @@ class SurvivorRecorded(PersonEvent):
 
 class RetireeTransferred(PersonEvent):
     type: Literal["RetireeTransferred"] = "RetireeTransferred"
-    from_unit: str
-    to_unit: str
+    from_unit: UnitCode
+    to_unit: UnitCode
     effective_on: date
     reason: str | None = None
 
 
 class MemberDeceased(PersonEvent):
     type: Literal["MemberDeceased"] = "MemberDeceased"
-    unit: str
+    unit: UnitCode
     died_on: date
 
 
@@ -527,7 +527,7 @@ class RetireeCard(Message):
     """
 
     retiree_id: UUID
-    unit: str
+    unit: UnitCode
     status: RetireeStatus
     erased: bool
     name: str | None = None

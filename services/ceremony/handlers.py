@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from backbone.aggregate import load_state
+from backbone.paths import PathEscapeError, under
 from backbone.recording import CommandContext
 from contracts.base import Accepted
 from contracts.ceremony import (
@@ -20,6 +21,7 @@ from contracts.ceremony import (
     case_stream,
     unit_stream,
 )
+from contracts.errors import refused
 from services.ceremony import batch, case, unit_mode
 from services.ceremony.archive_lookup import ArchiveLookup
 from services.ceremony.batch import Batch
@@ -69,7 +71,11 @@ class Handlers:
             "FROM ceremony.cases c LEFT JOIN ceremony.units u ON u.code = c.unit "
             "LEFT JOIN ceremony.retirees r USING (retiree_id) WHERE c.retiree_id = $1", cmd.retiree_id)
         unit_name = (row and row["unit_name"]) or state.unit
-        folder = self.documents_dir / state.unit / str(cmd.retiree_id)
+        try:
+            folder = under(self.documents_dir, state.unit, str(cmd.retiree_id))
+        except PathEscapeError as exc:  # a unit code the contract should have refused: never write outside
+            raise refused(f"no document can be written for unit {state.unit!r}: {exc}",
+                          zh="单位代码有误，无法生成文书", field="unit") from exc
         if isinstance(cmd, GiveThankYouLetter):
             letter = ThankYouLetter(name=name, unit_name=unit_name, approved_on=state.approved_on,
                                     signed_by=cmd.signed_by, issued_on=facts.today,

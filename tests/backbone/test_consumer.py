@@ -16,7 +16,7 @@ from backbone.envelope import canonical, envelope_dict
 from backbone.events import EventMeta, Routes
 from contracts import subjects
 from contracts.base import Envelope
-from contracts.profiles import InterestGroupJoined, InterestGroupLeft
+from contracts.profiles import InterestGroupJoined, InterestGroupLeft, UnitRegistered
 from tests.backbone.helpers import ACTOR, make_store
 
 UNIT = "U0007"
@@ -197,6 +197,42 @@ class TestDecodingAtTheEdge:
         assert "does not match its contract" in reasons[bad_id]
         assert "retiree_id" in reasons[bad_id]
         assert "the subject names InterestGroupLeft, the envelope InterestGroupJoined" in reasons[mislabelled_id]
+
+    async def test_a_unit_that_would_escape_a_folder_or_disagrees_with_the_subject_is_dead_lettered(
+        self, pool: asyncpg.Pool, schema: str, js: JetStreamContext
+    ) -> None:
+        """Even from the owner: the forged RetirementApproved with unit "../../../outside" of the audit, here as
+        the unit registration it needs, never reaches a handler; the consumer goes on with the next event.
+        """
+        h = Harness(pool, schema, js)
+        await h.setup()
+        registered: list[UnitRegistered] = []
+
+        async def on_unit(_conn: asyncpg.Connection, event: UnitRegistered, _meta: EventMeta) -> None:
+            registered.append(event)
+
+        escape_id, escape = envelope("u", 1, 0, type_="UnitRegistered",
+                                     data={"code": "../../../outside", "name": "x", "kind": "bureau", "parent": None})
+        await publish(js, escape, type_="UnitRegistered")
+        moved_id, moved = envelope("m", 1, 4)
+        moved = moved.replace(f'"unit":"{UNIT}"'.encode(), b'"unit":"U0009"')  # the subject still says U0007
+        await publish(js, moved)
+        await publish(js, envelope("q", 1, 5)[1])
+        dlq = await js.pull_subscribe(subjects.dead_letter("test-consumer"), durable="dlq-unit", stream="WANQING_DLQ")
+        consumer = Consumer(pool=pool, schema=schema, js=js, spec=ConsumerSpec(
+            name="test-consumer", routes=Routes.of({InterestGroupJoined: h.handler, UnitRegistered: on_unit})))
+        stop = asyncio.Event()
+        task = asyncio.create_task(consumer.run(stop))
+        dead: list[Msg] = []
+        while len(dead) < 2:  # noqa: PLR2004 - the two bad messages
+            dead += await dlq.fetch(2 - len(dead), timeout=10)
+        await asyncio.sleep(0.5)
+        stop.set()
+        await task
+        assert (await h.effects(), registered) == ([5], [])
+        reasons = {Envelope.model_validate_json(m.data).event_id: (m.headers or {})["Wanqing-Error"] for m in dead}
+        assert "code" in reasons[escape_id] and "does not match its contract" in reasons[escape_id]
+        assert "the subject names unit U0007, the envelope U0009" in reasons[moved_id]
 
     def test_a_consumer_is_subscribed_to_exactly_the_types_it_routes_on_their_owners_subjects(self) -> None:
         async def on_left(_conn: asyncpg.Connection, _event: InterestGroupLeft, _meta: EventMeta) -> None:

@@ -5,12 +5,16 @@ from __future__ import annotations
 import asyncio
 import shutil
 import subprocess
-from datetime import date, timedelta
+import uuid
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from nats.js import JetStreamContext
 
+from backbone.envelope import canonical, envelope_dict
+from contracts import subjects
 from tests.ceremony.journey import (
     UNIT,
     UNIT_NAME,
@@ -211,3 +215,36 @@ class TestDocumentsSayWhatIsTrue:
         assert "离岗不离党" in texts[member]
         assert "离岗不离党" not in texts[other]
         assert "张群众" in texts[other]
+
+
+def outside_the_documents_folder(data_dir: Path) -> list[Path]:
+    """Where <documents>/ceremony/../../../outside would land: next to the data folder."""
+    return list(data_dir.resolve().parent.glob("outside*"))
+
+
+class TestAForgedUnitEscapesNothing:
+    async def test_an_approval_whose_unit_would_leave_the_documents_folder_is_dead_lettered(
+        self, platform: RunningPlatform, database_url: str, unit: None, js: JetStreamContext, tmp_path: Path,
+    ) -> None:
+        """The audit's forged RetirementApproved ("unit": "../../../outside") opens no case, writes no file, and
+        ceremony's consumer and relay go on: the next real approval opens its case and is published.
+        """
+        forged_id = uuid.uuid4()
+        now = datetime.now(UTC)
+        raw = canonical(envelope_dict(
+            event_id=uuid.uuid4(), type_="RetirementApproved", schema_version=1, stream_id=f"retiree-{forged_id}",
+            version=2, unit=UNIT, occurred_at=now, recorded_at=now, correlation_id=uuid.uuid4(), causation_id=None,
+            actor={"user": "x", "role": "district_office", "unit": "DISTRICT"},
+            data={"retiree_id": str(forged_id), "unit": "../../../outside", "document_number": "伪造",
+                  "approved_on": "2027-03-05", "retirement_date": "2027-03-05", "category": "cadre"}))
+        dlq = await js.pull_subscribe(subjects.dead_letter("ceremony-profiles"), durable="forged", stream="WANQING_DLQ")
+        await js.publish(subjects.event(UNIT, "profiles", "RetirementApproved"), raw)
+        [dead] = await dlq.fetch(1, timeout=15)
+        assert "unit" in (dead.headers or {})["Wanqing-Error"]
+        real = await approved_retiree(platform, APPROVED)
+        await case_of(platform, real, status="awaiting_consent")
+        assert (await platform.query("ceremony", "GetCase", {"retiree_id": str(forged_id)}))["code"] == "not_found"
+        assert outside_the_documents_folder(Path(platform.settings.data_dir)) == []
+        published = await js.pull_subscribe(subjects.events_of_type("ceremony", "CeremonyCaseOpened"),
+                                            durable="opened", stream="WANQING")
+        assert len(await published.fetch(1, timeout=15)) == 1

@@ -34,6 +34,7 @@ from contracts.base import LOCAL_TZ
 from contracts.care import TASK_KIND_ZH, TaskKind, hardship_case_id
 from wanqing import state
 from wanqing.access import operator_access
+from wanqing.catalog import SERVICES
 from wanqing.demo import scenario
 from wanqing.demo.bus import Bus, RefusedError, gather_all
 from wanqing.demo.district import District, Retiree, generate
@@ -444,8 +445,8 @@ def run_demo(opts: DemoOptions, say: Callable[[str], None] = print) -> int:
     t0 = time.monotonic()
 
     def on_ready(nats_url: str, database_url: str) -> None:
-        say(f"[{time.monotonic() - t0:5.1f}s] 平台已启动（NATS、PostgreSQL 与 4 个服务，数据在 {opts.data_dir}）"
-            f"(platform up)")
+        say(f"[{time.monotonic() - t0:5.1f}s] 平台已启动（NATS、PostgreSQL 与 {len(SERVICES)} 个服务，"
+            f"数据在 {opts.data_dir}）(platform up)")
         try:
             outcome["code"] = asyncio.run(simulate(nats_url, database_url, opts, say, supervisor.stopping,
                                                        t0))

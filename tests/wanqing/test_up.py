@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -11,7 +12,9 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+import asyncpg
 import psutil
 import pytest
 
@@ -28,13 +31,15 @@ REGISTERED_AND_APPROVED = 2  # events care applies for one retiree in this journ
 
 def cli_env(data_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WANQING_")}
-    # The journey registers its own unit U0001: no demo district in the way.
-    return {**env, "WANQING_DATA_DIR": str(data_dir), "WANQING_LOG_FORMAT": "json", "WANQING_LOAD_DEMO": "false"}
+    # The journey registers its own unit U0001: no demo district in the way. A login is kept in the test's folder.
+    return {**env, "WANQING_DATA_DIR": str(data_dir), "WANQING_LOG_FORMAT": "json", "WANQING_LOAD_DEMO": "false",
+            "WANQING_SESSION_FILE": str(data_dir.parent / "session.json")}
 
 
-def wanqing(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "wanqing", *args], env=cli_env(data_dir),
-                          capture_output=True, text=True, timeout=30, check=False)
+def wanqing(data_dir: Path, *args: str, env: dict[str, str] | None = None, stdin: str | None = None,
+            ) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "wanqing", *args], env={**cli_env(data_dir), **(env or {})},
+                          input=stdin, capture_output=True, text=True, timeout=30, check=False)
 
 
 def wait_for_platform(up: subprocess.Popen[bytes], data_dir: Path, log: Path, seconds: float = 60) -> dict[str, Any]:
@@ -75,6 +80,65 @@ def refusals_and_logs_are_readable(data_dir: Path, log: Path) -> None:
     assert services_log
     assert all(line.startswith("{") for line in services_log if line.strip())  # JSON, no colour codes
     assert not [line for line in services_log if "\x1b[" in line or "command_accepted" in line]
+
+
+def services_hold_only_their_own_secrets(children: list[psutil.Process], admin_url: str) -> None:
+    """No secret in any service's environment; the master key file only for profiles and care; each service
+    connects to Postgres as its own role, its password not in its DSN.
+    """
+    master = {"profiles", "care"}
+    seen: set[str] = set()
+    for child in children:
+        line = " ".join(child.cmdline())
+        if "services." not in line:
+            continue
+        name = line.rsplit("services.", 1)[-1].split()[0]
+        env = child.environ()
+        seen.add(name)
+        assert "WANQING_MASTER_KEY" not in env
+        assert ("WANQING_MASTER_KEY_FILE" in env) is (name in master), name
+        dsn = urlsplit(env["WANQING_DATABASE_URL"])
+        assert (dsn.username, dsn.password) == (f"wanqing_{name}", None), name
+        assert env["WANQING_SIGNING_KEY_FILE"].endswith(f"/{name}.key")
+    assert seen == set(SERVICES)
+    roles = asyncio.run(_connected_roles(admin_url))
+    assert roles == {f"wanqing_{s}" for s in SERVICES}, roles  # nobody connects as the superuser
+
+
+async def _connected_roles(admin_url: str) -> set[str]:
+    conn = await asyncpg.connect(admin_url)
+    try:
+        rows = await conn.fetch("SELECT DISTINCT usename FROM pg_stat_activity WHERE datname = current_database() "
+                                "AND backend_type = 'client backend' AND pid <> pg_backend_pid()")
+        return {r["usename"] for r in rows}
+    finally:
+        await conn.close()
+
+
+def a_clerk_logs_in_and_acts_as_herself(data_dir: Path) -> None:
+    """The district office sets a temporary password; the clerk changes it at her first login; from then on the
+    command line acts as her, within her unit only.
+    """
+    staff = {"user": "clerk-U0001", "name": "王丽", "role": "unit_staff", "unit": "U0001"}
+    assert wanqing(data_dir, "send", "profiles", "RegisterStaff", "--json", json.dumps(staff)).returncode == 0
+    env = {"WANQING_NEW_PASSWORD": "temporary-2026-pass"}
+    deadline = time.monotonic() + 15
+    while (set_pw := wanqing(data_dir, "set-password", "clerk-U0001", env=env)).returncode != 0:
+        assert time.monotonic() < deadline, set_pw.stderr  # identity learns of the staff member asynchronously
+        time.sleep(0.3)
+    login = wanqing(data_dir, "login", "--user", "clerk-U0001", env={"WANQING_PASSWORD": "temporary-2026-pass"},
+                    stdin="my river 2027\nmy river 2027\n")
+    assert login.returncode == 0, login.stdout + login.stderr
+    assert "密码已修改" in login.stdout and "已登录：clerk-U0001（单位经办人，U0001）" in login.stdout
+    assert "clerk-U0001" in wanqing(data_dir, "whoami").stdout
+    other_unit = wanqing(data_dir, "send", "profiles", "RegisterUnit", "--json",
+                         json.dumps({"code": "U0002", "name": "区民政局", "kind": "bureau"}))
+    assert other_unit.returncode == 1 and "只有区老干部局" in other_unit.stderr  # a clerk, not the district office
+    pretending = wanqing(data_dir, "send", "profiles", "RegisterUnit", "--actor-json",
+                         json.dumps({"user": "x", "role": "district_office", "unit": "DISTRICT"}), "--json", "{}")
+    assert pretending.returncode == 2 and "act as yourself only" in pretending.stderr
+    assert "已退出登录" in wanqing(data_dir, "logout").stdout
+    assert "cli（区老干部局" in wanqing(data_dir, "whoami").stdout  # the operator again
 
 
 def eventually_answered(data_dir: Path, *args: str, seconds: float = 15) -> dict[str, Any]:
@@ -129,6 +193,9 @@ def test_up_serves_a_command_end_to_end_and_stops_cleanly(tmp_path: Path) -> Non
         assert facts["data"]["status"] == "retired"
 
         refusals_and_logs_are_readable(data_dir, log)
+        services_hold_only_their_own_secrets(psutil.Process(up.pid).children(recursive=True),
+                                             platform["database_url"])
+        a_clerk_logs_in_and_acts_as_herself(data_dir)
 
         # A crashed service is restarted, and comes back with its durable consumer and read model intact.
         care = next(c for c in children if "services.care" in " ".join(c.cmdline()))

@@ -26,6 +26,7 @@ APPROVAL = {"unit": "U0001", "document_number": "区人社〔2026〕12号", "app
             "retirement_date": "2026-11-30", "category": "cadre"}
 
 OWNER_ONLY = 0o600
+BAD_USAGE = 2  # the exit code of a command that cannot be carried out as asked
 REGISTERED_AND_APPROVED = 2  # events care applies for one retiree in this journey
 
 
@@ -136,7 +137,7 @@ def a_clerk_logs_in_and_acts_as_herself(data_dir: Path) -> None:
     assert other_unit.returncode == 1 and "只有区老干部局" in other_unit.stderr  # a clerk, not the district office
     pretending = wanqing(data_dir, "send", "profiles", "RegisterUnit", "--actor-json",
                          json.dumps({"user": "x", "role": "district_office", "unit": "DISTRICT"}), "--json", "{}")
-    assert pretending.returncode == 2 and "act as yourself only" in pretending.stderr
+    assert pretending.returncode == BAD_USAGE and "act as yourself only" in pretending.stderr
     assert "已退出登录" in wanqing(data_dir, "logout").stdout
     assert "cli（区老干部局" in wanqing(data_dir, "whoami").stdout  # the operator again
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,8 @@ from typing import Any
 import asyncpg
 import structlog
 from faststream.nats import NatsBroker, NatsMessage
+from faststream.nats.security import NatsNKey
+from faststream.security import BaseSecurity
 from nats.aio.client import Client
 from pydantic import BaseModel
 
@@ -120,6 +123,19 @@ def _open_request(answer: Callable[[bytes], Awaitable[BaseModel]]) -> Callable[[
     return on_request
 
 
+def nats_security(settings: Settings) -> BaseSecurity | None:
+    """The service's own NATS user (its nkey signs the server's challenge), over TLS when a CA is configured."""
+    tls = ssl.create_default_context(cafile=settings.nats_ca_file) if settings.nats_ca_file else None
+    if settings.nats_nkey_file is not None:
+        return NatsNKey.from_file(settings.nats_nkey_file, ssl_context=tls)
+    return BaseSecurity(ssl_context=tls) if tls else None
+
+
+def nats_inbox(name: str, settings: Settings) -> str:
+    """Replies come to the service's own inbox prefix when it has a NATS user: nobody else may read them."""
+    return f"_INBOX_{name}" if settings.nats_nkey_file is not None else "_INBOX"
+
+
 def resolve_urls(settings: Settings) -> tuple[str, str]:
     if not settings.nats_url or not settings.database_url:
         msg = "WANQING_NATS_URL and WANQING_DATABASE_URL must be set for a service process (`wanqing up` sets them)"
@@ -150,7 +166,8 @@ async def run(  # noqa: C901, PLR0913, PLR0915 - the wiring of a process is one 
     clock = clock or PlatformClock(pool)
     # No faststream access log (two coloured lines per message, outside structlog): the router logs what it
     # handled, at debug.
-    broker = NatsBroker(nats_url, max_reconnect_attempts=-1, connect_timeout=5, logger=None)
+    broker = NatsBroker(nats_url, max_reconnect_attempts=-1, connect_timeout=5, logger=None,
+                        security=nats_security(settings), inbox_prefix=nats_inbox(name, settings))
     relay_box: list[Relay] = []
 
     def wake() -> None:

@@ -23,6 +23,11 @@ class Settings(BaseSettings):
     # The issuers of credentials this process believes (public keys), and this process's own signing key.
     trust_file: Path | None = None
     signing_key_file: Path | None = None
+    # This process's NATS user (an nkey seed file, owner-only) on a server that requires authentication; its
+    # replies come to its own inbox prefix `_INBOX_<service>` (wanqing/nats_auth.py).
+    nats_nkey_file: Path | None = None
+    # The CA that signed the NATS servers' certificates: connect over TLS (production; docs/security.md).
+    nats_ca_file: Path | None = None
     # How long a credential identity mints lives: a deactivation takes effect within this time plus 5 s.
     credential_lifetime_s: int = Field(default=50, ge=2, le=3600)
     log_format: str = Field(default="auto", pattern="^(auto|json|console)$")

@@ -14,6 +14,7 @@ import asyncpg
 import typer
 
 from backbone import logs
+from backbone.credentials import OPS
 from backbone.settings import Settings
 from contracts import schemas, subjects
 from contracts.base import Actor
@@ -229,7 +230,8 @@ def tail(
         fail(str(exc))
     url = nats_url(settings)
     try:
-        run_async(run_tail(url, unit=unit, event_type=event_type, from_start=from_start, limit=limit,
+        run_async(run_tail(url, nats_options=access.nats_options(settings.data_dir, OPS), unit=unit,
+                           event_type=event_type, from_start=from_start, limit=limit,
                            out=typer.echo))
     except KeyboardInterrupt:
         raise typer.Exit(0) from None
@@ -316,14 +318,15 @@ def verify(service: Annotated[str | None, typer.Argument(help="One service (defa
 REBUILDABLE = ("care",)
 
 
-async def _rebuild_care(db_url: str, bus_url: str) -> dict[str, Any]:
+async def _rebuild_care(db_url: str, bus_url: str, data_dir: Path) -> dict[str, Any]:
     import nats  # noqa: PLC0415 - only the rebuild talks to the bus directly
 
     from backbone.db import create_pool  # noqa: PLC0415
     from services.care.app import rebuild  # noqa: PLC0415
 
     pool = await create_pool(db_url, min_size=1, max_size=1)
-    nc = await nats.connect(bus_url, connect_timeout=5, max_reconnect_attempts=3)
+    nc = await nats.connect(bus_url, connect_timeout=5, max_reconnect_attempts=3,
+                            **access.nats_options(data_dir, OPS))
     try:
         async with pool.acquire() as conn:
             return (await rebuild(conn, nc.jetstream())).as_dict()
@@ -341,9 +344,19 @@ def rebuild(service: Annotated[str, typer.Argument(help="The service whose read 
         fail(f"cannot rebuild {service!r}; rebuildable: {', '.join(REBUILDABLE)}")
     settings = Settings()
     try:
-        print_json(run_async(_rebuild_care(database_url(settings), nats_url(settings))))
+        print_json(run_async(_rebuild_care(database_url(settings), nats_url(settings), settings.data_dir)))
     except RebuildError as exc:
         fail(str(exc), 1)
+
+
+@app.command("nats-accounts")
+def nats_accounts() -> None:
+    """Print the NATS accounts of this platform's principals (nkeys made under <data dir>/secrets/nats once), to
+    include in a production server's configuration; `wanqing up` configures its embedded server itself.
+    """
+    from wanqing.catalog import nats_accounts  # noqa: PLC0415
+
+    typer.echo(nats_accounts(Settings().data_dir.resolve())[1], nl=False)
 
 
 @app.command()

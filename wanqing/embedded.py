@@ -51,10 +51,15 @@ def nats_server_binary() -> str:
 
 
 class EmbeddedNats:
-    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+    """nats-server on 127.0.0.1. `auth`: the accounts block (wanqing.nats_auth.accounts_block) that makes every
+    client authenticate and limits what it may do; None leaves the server open (backbone's own unit tests).
+    """
+
+    def __init__(self, data_dir: Path, port: int | None = None, auth: str | None = None) -> None:
         self.data_dir = data_dir
         self.port = port or free_port()
         self.http_port = free_port()
+        self.auth = auth
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -65,13 +70,27 @@ class EmbeddedNats:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         conf = self.data_dir / "nats.conf"
         template = string.Template((DEPLOY / "nats" / "embedded.conf.template").read_text())
-        conf.write_text(template.substitute(port=self.port, http_port=self.http_port,
-                                            store_dir=str(self.data_dir / "jetstream")))
+        store = self.data_dir / "jetstream"
+        if self.auth is not None:
+            self._adopt_open_streams(store)
+        conf.write_text(template.substitute(port=self.port, http_port=self.http_port, store_dir=str(store),
+                                            auth=self.auth or ""))
         log = self.data_dir / "nats.log"
         with log.open("ab") as out:
             self.proc = subprocess.Popen([nats_server_binary(), "-c", str(conf)], stdout=out, stderr=out,
                                          start_new_session=True)
         _wait_port(self.port, self.proc, "nats-server", log)
+
+    @staticmethod
+    def _adopt_open_streams(store: Path) -> None:
+        """Streams made while the server was open live in the global account (`$G`); with auth they belong to
+        the platform's account: move them there once, so no event or consumer position is lost.
+        """
+        from wanqing.nats_auth import ACCOUNT  # noqa: PLC0415 - nats_auth reads the streams, which read DEPLOY here
+
+        accounts = store / "jetstream"
+        if (accounts / "$G").is_dir() and not (accounts / ACCOUNT).exists():
+            (accounts / "$G").rename(accounts / ACCOUNT)
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

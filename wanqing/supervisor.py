@@ -28,8 +28,8 @@ import structlog
 
 from backbone.crypto import new_master_key
 from backbone.settings import Settings
-from wanqing import database_roles, platform_secrets
-from wanqing.catalog import SERVICES, migrate_all, opens_personal_data
+from wanqing import database_roles, nats_auth, platform_secrets
+from wanqing.catalog import SERVICES, migrate_all, nats_accounts, opens_personal_data
 from wanqing.embedded import EmbeddedNats, EmbeddedPostgres, free_port
 from wanqing.state import PlatformState, remove_state, running_state, write_state
 from wanqing.streams import ensure_streams
@@ -198,7 +198,8 @@ class Supervisor:
             nats_url, database_url = self._servers()
             if self.stopping.is_set():
                 return 0
-            prepared = asyncio.run(prepare(nats_url, database_url, self.services, self.data_dir / "secrets"))
+            prepared = asyncio.run(prepare(nats_url, database_url, self.services, self.data_dir / "secrets",
+                                           nats_auth.connect_options(self._nats_users()[nats_auth.OPS])))
             log.info("platform_prepared", streams=prepared.streams, migrations_applied=prepared.migrations,
                      database_roles=sorted(prepared.dsns))
             self._start_services(nats_url, prepared.dsns)
@@ -213,7 +214,7 @@ class Supervisor:
         if self.settings.nats_url or self.settings.database_url:
             msg = "set both WANQING_NATS_URL and WANQING_DATABASE_URL, or neither (for the embedded servers)"
             raise RuntimeError(msg)
-        self._nats = EmbeddedNats(self.data_dir / "nats")
+        self._nats = EmbeddedNats(self.data_dir / "nats", auth=self._nats_auth())
         self._nats.start()
         log.info("embedded_nats_started", url=self._nats.url, data=str(self._nats.data_dir))
         self._postgres = EmbeddedPostgres(self.data_dir / "postgres", durable=True)
@@ -221,9 +222,18 @@ class Supervisor:
         log.info("embedded_postgres_started", url=self._postgres.redacted_url, data=str(self._postgres.data_dir))
         return self._nats.url, self._postgres.url
 
+    def _nats_users(self) -> dict[str, nats_auth.NkeyUser]:
+        """Every principal's nkey (made once, in `<data dir>/secrets/nats`)."""
+        return nats_accounts(self.data_dir, self.services)[0]
+
+    def _nats_auth(self) -> str:
+        """The embedded server's accounts: every principal with exactly its rights (wanqing/nats_auth.py)."""
+        return nats_accounts(self.data_dir, self.services)[1]
+
     def _start_services(self, nats_url: str, dsns: dict[str, str]) -> None:
         key_file = master_key_file(self.settings, self.data_dir)
         secrets = platform_secrets.ensure(self.data_dir, self.services)
+        users = self._nats_users()
         # No secret travels in an environment: each process gets the paths of what it needs, and only those.
         inherited = {k: v for k, v in os.environ.items() if k not in SECRET_VARIABLES}
         for name in self.services:
@@ -237,6 +247,7 @@ class Supervisor:
                 "WANQING_DATA_DIR": str(self.data_dir),
                 "WANQING_TRUST_FILE": str(secrets.trust_file),
                 "WANQING_SIGNING_KEY_FILE": str(secrets.signing_key(name)),
+                "WANQING_NATS_NKEY_FILE": str(users[name].seed_file),
             }
             if opens_personal_data(name):
                 env["WANQING_MASTER_KEY_FILE"] = str(key_file)

@@ -34,6 +34,7 @@ def event_line(subject: str, payload: bytes) -> str:
 async def tail(  # noqa: PLR0913 - the command's options, passed through
     nats_url: str,
     *,
+    nats_options: dict[str, Any] | None = None,
     unit: str | None,
     event_type: str | None,
     from_start: bool,
@@ -42,7 +43,7 @@ async def tail(  # noqa: PLR0913 - the command's options, passed through
 ) -> int:
     """Print lines until stopped (or `limit` events); returns how many were printed."""
     subject = subjects.events_matching(unit, event_type)
-    nc = await connect(nats_url, keep_reconnecting=True)
+    nc = await connect(nats_url, nats_options, keep_reconnecting=True)
     done = asyncio.Event()
     seen = 0
 

@@ -40,6 +40,8 @@ NAME = "care"
 MIGRATIONS = Path(__file__).parent / "migrations"
 OPENS_PERSONAL_DATA = True  # it unwraps per-person keys: the only services given the master key
 PROFILES_CONSUMER = "care-profiles"
+CONSUMERS: tuple[str, ...] = (PROFILES_CONSUMER,)  # what NATS lets it do beyond its own subjects (nats_auth)
+ASKS: tuple[str, ...] = ()
 
 
 async def startup(rt: Runtime, policies: PolicyBook, policy_file: Path) -> None:

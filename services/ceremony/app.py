@@ -28,6 +28,8 @@ from services.ceremony.profiles_feed import ProfilesFeed
 
 NAME = "ceremony"
 MIGRATIONS = Path(__file__).parent / "migrations"
+CONSUMERS: tuple[str, ...] = ("ceremony-profiles",)  # what NATS lets it do beyond its own subjects (nats_auth)
+ASKS: tuple[str, ...] = ("profiles",)  # GetRetiree, for the archive lookup
 
 
 def build(rt: Runtime) -> ServiceSpec:
@@ -49,7 +51,7 @@ def build(rt: Runtime) -> ServiceSpec:
     rt.router.query(OnTimeRates, overview.on_time_rates)
     feed = ProfilesFeed(rt.recorder, policy)
     return ServiceSpec(
-        consumers=[ConsumerSpec(name="ceremony-profiles", routes=feed.routes,
+        consumers=[ConsumerSpec(name=CONSUMERS[0], routes=feed.routes,
                                 max_deliver=rt.settings.consumer_max_deliver, batch=rt.settings.consumer_batch)],
         timers=dict(deadlines.timers))
 

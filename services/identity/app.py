@@ -21,6 +21,8 @@ from services.identity.staff_feed import StaffFeed
 NAME = "identity"
 MIGRATIONS = Path(__file__).parent / "migrations"
 PROFILES_CONSUMER = "identity-profiles"
+CONSUMERS: tuple[str, ...] = (PROFILES_CONSUMER,)  # what NATS lets it do beyond its own subjects (nats_auth)
+ASKS: tuple[str, ...] = ()
 
 
 def build(rt: Runtime) -> ServiceSpec:

@@ -32,6 +32,8 @@ __all__ = ["MIGRATIONS", "NAME", "PreviewError", "TemplateError", "UnknownRuleEr
 
 NAME = "notify"
 MIGRATIONS = Path(__file__).parent / "migrations"
+CONSUMERS: tuple[str, ...] = ("notify-events",)  # what NATS lets it do beyond its own subjects (nats_auth)
+ASKS: tuple[str, ...] = ("profiles",)  # GetRetiree, for contacts
 
 
 def make_build(settings: NotifySettings | None = None) -> Callable[[Runtime], ServiceSpec]:
@@ -50,7 +52,7 @@ def make_build(settings: NotifySettings | None = None) -> Callable[[Runtime], Se
         # One consumer over every source keeps one retiree's events in the order they were recorded; the
         # directory and task projections come first, so a death or a new staff member counts for this very
         # event's recipients.
-        feed = ConsumerSpec(name="notify-events", routes=recipients.PROJECTION + open_tasks.PROJECTION + planner.routes,
+        feed = ConsumerSpec(name=CONSUMERS[0], routes=recipients.PROJECTION + open_tasks.PROJECTION + planner.routes,
                             max_deliver=rt.settings.consumer_max_deliver, batch=rt.settings.consumer_batch)
         worker = DeliveryWorker(channels=build_channels(config), contacts=ProfilesContacts(rt.asker),
                                 templates=Templates(config.tz), settings=config, outcomes=outcomes)

@@ -25,6 +25,8 @@ from services.profiles import handlers, importing, read_access, retiree_archive,
 NAME = "profiles"
 MIGRATIONS = Path(__file__).parent / "migrations"
 OPENS_PERSONAL_DATA = True  # it unwraps per-person keys: the only services given the master key
+CONSUMERS: tuple[str, ...] = ()  # what NATS lets it do beyond its own subjects (wanqing/nats_auth.py)
+ASKS: tuple[str, ...] = ()
 
 
 def build(rt: Runtime) -> ServiceSpec:

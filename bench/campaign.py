@@ -72,9 +72,9 @@ async def launch(access: Access, db_url: str, expected: int) -> dict[str, float]
             "published_seconds": published_s, "tasks_in_board": tasks}
 
 
-async def raw_limits(nats_url: str, n: int, payload_size: int = 700) -> dict[str, float]:
+async def raw_limits(nats_url: str, options: dict[str, str], n: int, payload_size: int = 700) -> dict[str, float]:
     """The bus's limits in this run: atomic batches (how the relay publishes) and one publish_async each."""
-    nc = await nats.connect(nats_url)
+    nc = await nats.connect(nats_url, **options)
     try:
         payload = b"x" * payload_size
         return {"atomic": await limits.atomic_batches_per_s(nc, n, payload),
@@ -85,11 +85,11 @@ async def raw_limits(nats_url: str, n: int, payload_size: int = 700) -> dict[str
 
 def run(retirees: int, units: int) -> dict[str, Any]:
     with platform(("care",)) as plat:
-        asyncio.run(wait_ready(plat.nats_url, "care"))
+        asyncio.run(wait_ready(plat.access, "care"))
         asyncio.run(seed(plat.database_url, retirees, units))
         with RssSampler(plat.processes["care"].pid) as rss:
             timing = asyncio.run(launch(plat.access, plat.database_url, retirees))
-        raw = asyncio.run(raw_limits(plat.nats_url, retirees))
+        raw = asyncio.run(raw_limits(plat.nats_url, plat.raw_nats, retirees))
     seconds = timing["published_seconds"]
     return {"campaign_tasks": retirees, "units": units, "campaign_seconds": round(seconds, 2),
             "committed_seconds": round(timing["committed_seconds"], 2),

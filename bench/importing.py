@@ -69,7 +69,7 @@ def run(rows: int) -> dict[str, Any]:
         path = write_roster(Path(tmp) / "roster.xlsx", rows)
         built_s = time.perf_counter() - started
         with platform(("profiles",)) as plat:
-            asyncio.run(wait_ready(plat.nats_url, "profiles"))
+            asyncio.run(wait_ready(plat.access, "profiles"))
             asyncio.run(_register_unit(plat.access))
             with RssSampler(plat.processes["profiles"].pid) as service_rss:
                 t0 = time.perf_counter()

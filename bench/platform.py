@@ -23,8 +23,9 @@ import psutil
 from backbone.crypto import new_master_key
 from wanqing import platform_secrets
 from wanqing.access import Access, operator_access
-from wanqing.catalog import SERVICES, migrate_all
+from wanqing.catalog import SERVICES, migrate_all, nats_accounts
 from wanqing.embedded import EmbeddedNats, EmbeddedPostgres, free_port
+from wanqing.nats_auth import OPS, Principal, connect_options
 from wanqing.streams import ensure_streams
 
 
@@ -34,6 +35,9 @@ class Platform:
     nats_url: str
     env: dict[str, str]
     data_dir: Path
+    # The raw-limit client's connect options: bench/limits.py makes and deletes streams of its own, which no
+    # platform principal may do, on the same server the services use (so the ratio compares like with like).
+    raw_nats: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     peaks_mb: dict[str, float] = field(default_factory=dict)
 
@@ -41,6 +45,11 @@ class Platform:
     def access(self) -> Access:
         """The benchmark acts as the operator (the district office), as `wanqing send` would."""
         return operator_access(self.data_dir, "DISTRICT", self.nats_url)
+
+
+# Only on a benchmark's throwaway server: everything on the bench's own subjects and streams (bench/limits.py).
+RAW_LIMITS = Principal("bench-raw", ("bench.raw.>", "$JS.API.>", "$JS.ACK.>"), ("_INBOX_bench-raw.>",), (),
+                       allow_responses=False)
 
 
 class RssSampler:
@@ -79,8 +88,8 @@ def own_peak_rss_mb() -> float:
     return 0.0
 
 
-async def _prepare(db_url: str, nats_url: str) -> None:
-    nc = await nats.connect(nats_url)
+async def _prepare(db_url: str, nats_url: str, options: dict[str, str]) -> None:
+    nc = await nats.connect(nats_url, **options)
     try:
         await ensure_streams(nc.jetstream())
     finally:
@@ -95,22 +104,25 @@ def platform(services: tuple[str, ...]) -> Iterator[Platform]:
         pg = EmbeddedPostgres(Path(tmp) / "pg", durable=True)
         stack.callback(pg.stop)
         pg.start()
-        ns = EmbeddedNats(Path(tmp) / "nats")
+        data_dir = Path(tmp) / "data"
+        # The platform's own NATS users and rights, as `wanqing up` makes them, plus the raw-limit client.
+        users, accounts = nats_accounts(data_dir, extra=(RAW_LIMITS,))
+        ns = EmbeddedNats(Path(tmp) / "nats", auth=accounts)
         stack.callback(ns.stop)
         ns.start()
-        asyncio.run(_prepare(pg.url, ns.url))
-        data_dir = Path(tmp) / "data"
+        asyncio.run(_prepare(pg.url, ns.url, connect_options(users[OPS])))
         secrets = platform_secrets.ensure(data_dir, SERVICES)
         env = {**os.environ, "WANQING_DATABASE_URL": pg.url, "WANQING_NATS_URL": ns.url,
                "WANQING_MASTER_KEY": new_master_key(), "WANQING_LOG_LEVEL": "warning", "WANQING_LOG_FORMAT": "json",
                "WANQING_DATA_DIR": str(data_dir), "WANQING_TRUST_FILE": str(secrets.trust_file)}
-        plat = Platform(pg.url, ns.url, env, data_dir)
+        plat = Platform(pg.url, ns.url, env, data_dir, raw_nats=connect_options(users[RAW_LIMITS.name]))
         for name in services:
             log = (Path(tmp) / f"{name}.log").open("wb")
             stack.callback(log.close)
             proc = subprocess.Popen([sys.executable, "-m", f"services.{name}"],
                                     env={**env, "WANQING_HTTP_PORT": str(free_port()),
-                                         "WANQING_SIGNING_KEY_FILE": str(secrets.signing_key(name))},
+                                         "WANQING_SIGNING_KEY_FILE": str(secrets.signing_key(name)),
+                                         "WANQING_NATS_NKEY_FILE": str(users[name].seed_file)},
                                     stdout=log, stderr=log)
             stack.callback(_stop, proc)
             plat.processes[name] = proc
@@ -126,11 +138,11 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             proc.kill()
 
 
-async def wait_ready(nats_url: str, service: str, seconds: float = 60) -> None:
+async def wait_ready(access: Access, service: str, seconds: float = 60) -> None:
     """Until the service answers a query (even with a refusal)."""
     from contracts import subjects  # noqa: PLC0415
 
-    nc = await nats.connect(nats_url)
+    nc = await nats.connect(access.nats_url, **access.nats)
     try:
         deadline = time.monotonic() + seconds
         while True:

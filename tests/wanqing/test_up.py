@@ -15,6 +15,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
+import nats
+import nats.errors
 import psutil
 import pytest
 
@@ -101,9 +103,41 @@ def services_hold_only_their_own_secrets(children: list[psutil.Process], admin_u
         dsn = urlsplit(env["WANQING_DATABASE_URL"])
         assert (dsn.username, dsn.password) == (f"wanqing_{name}", None), name
         assert env["WANQING_SIGNING_KEY_FILE"].endswith(f"/{name}.key")
+        seed = Path(env["WANQING_NATS_NKEY_FILE"])
+        assert seed.name == f"{name}.nk", name  # its own NATS user, nobody else's
+        assert seed.stat().st_mode & 0o777 == OWNER_ONLY
     assert seen == set(SERVICES)
     roles = asyncio.run(_connected_roles(admin_url))
     assert roles == {f"wanqing_{s}" for s in SERVICES}, roles  # nobody connects as the superuser
+
+
+async def _nats_lets_only_principals_in(nats_url: str, data_dir: Path) -> None:
+    """The server `wanqing up` started refuses a connection without a known nkey, and care's own user cannot
+    publish an event of profiles' (the server says so and nothing reaches a subscriber).
+    """
+    with pytest.raises((nats.errors.Error, OSError)):
+        await nats.connect(nats_url, allow_reconnect=False, connect_timeout=3, max_reconnect_attempts=0)
+    violations: list[str] = []
+
+    async def on_error(exc: Exception) -> None:
+        violations.append(str(exc).lower())
+
+    seeds = data_dir / "secrets" / "nats"
+    care = await nats.connect(nats_url, nkeys_seed=str(seeds / "care.nk"), inbox_prefix="_INBOX_care",
+                              error_cb=on_error, allow_reconnect=False)
+    ops = await nats.connect(nats_url, nkeys_seed=str(seeds / "ops.nk"), inbox_prefix="_INBOX_ops")
+    try:
+        seen = await ops.subscribe("wanqing.evt.U0001.profiles.>")
+        await ops.flush()
+        await care.publish("wanqing.evt.U0001.profiles.MemberDeceased", b"{}")
+        await care.flush()
+        await care.flush()
+        await ops.flush()
+        assert any("permissions violation" in v for v in violations), violations
+        assert seen.pending_msgs == 0
+    finally:
+        await care.close()
+        await ops.close()
 
 
 async def _connected_roles(admin_url: str) -> set[str]:
@@ -196,6 +230,7 @@ def test_up_serves_a_command_end_to_end_and_stops_cleanly(tmp_path: Path) -> Non
         refusals_and_logs_are_readable(data_dir, log)
         services_hold_only_their_own_secrets(psutil.Process(up.pid).children(recursive=True),
                                              platform["database_url"])
+        asyncio.run(_nats_lets_only_principals_in(platform["nats_url"], data_dir))
         a_clerk_logs_in_and_acts_as_herself(data_dir)
 
         # A crashed service is restarted, and comes back with its durable consumer and read model intact.

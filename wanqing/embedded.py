@@ -23,10 +23,21 @@ from wanqing.database_roles import OWNER_ONLY_DIR, OWNER_ONLY_FILE, read_or_crea
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
 
 
+_GIVEN: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port nothing listens on now and this process has not handed out before: two calls in a row can get the
+    same port from the kernel (nothing holds the first yet), and a server whose HTTP port was its client port
+    failed to start (seen once in CI).
+    """
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port not in _GIVEN:
+            _GIVEN.add(port)
+            return port
 
 
 def _wait_port(port: int, proc: subprocess.Popen[bytes], what: str, log: Path, timeout: float = 30) -> None:

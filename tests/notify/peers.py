@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -12,11 +11,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from wanqing.embedded import free_port
 
 
 class Mailbox:

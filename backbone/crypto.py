@@ -12,9 +12,12 @@ import hashlib
 import hmac
 import os
 from collections import OrderedDict
+from collections.abc import Iterable
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from backbone.db import Connection, quote_ident
 
@@ -52,6 +55,7 @@ class Keyring:
     def __init__(self, schema: str, master_key: bytes, cache_size: int = 10_000) -> None:
         self._t = f"{quote_ident(schema)}.person_keys"
         self._master = AESGCM(master_key)
+        self._master_key = master_key
         # A separate key for blind indexes (find a person by ID number without storing the number).
         self._index_key = hmac.new(master_key, b"wanqing:blind-index:v1", hashlib.sha256).digest()
         self._cache: OrderedDict[str, bytes] = OrderedDict()
@@ -92,6 +96,18 @@ class Keyring:
             raise KeyErased(person_id)
         self._remember(person_id, key)
         return key
+
+    async def preload(self, conn: Connection, person_ids: Iterable[str]) -> None:
+        """Unwrap many persons' keys with one statement (a batch read: cards, a backfill); persons without a
+        live key are left out, and `open` then raises KeyErased for them as usual.
+        """
+        wanted = [p for p in dict.fromkeys(person_ids) if p not in self._cache]
+        if not wanted:
+            return
+        rows = await conn.fetch(f"SELECT person_id, wrapped_key FROM {self._t} "
+                                "WHERE person_id = ANY($1::text[]) AND wrapped_key IS NOT NULL", wanted)
+        for r in rows:
+            self._remember(r["person_id"], self._unwrap(r["person_id"], bytes(r["wrapped_key"])))
 
     async def create_keys(self, conn: Connection, person_ids: list[str]) -> None:
         """Bulk key creation for imports: one statement for many new persons."""
@@ -136,6 +152,12 @@ class Keyring:
             person_id,
         )
         return done is not None
+
+    def derive_key(self, info: bytes) -> bytes:
+        """A 256-bit key of its own for one purpose, derived from the master key with HKDF-SHA256 and the fixed
+        label `info`. Never stored: it is derived again at every start, and changes with the master key.
+        """
+        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(self._master_key)
 
     def blind_index(self, value: str) -> bytes:
         """A keyed hash: equal values match, the value cannot be recovered without the master key."""

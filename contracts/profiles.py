@@ -6,18 +6,19 @@ on the bus they are `wqenc:v1:` strings that only profiles can open.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import Field
 
-from contracts.base import Command, Event, Message, Query, Role, Text, UnitCode
+from contracts.base import Actor, Command, Event, Message, Query, Role, Text, UnitCode
 
 SERVICE = "profiles"
 
 LongText = Annotated[str, Field(min_length=1, max_length=2000)]
+Purpose = Annotated[str, Field(min_length=1, max_length=200)]  # why sealed data is opened (read-access log)
 PersonName = Annotated[str, Field(min_length=1, max_length=50)]
 Phone = Annotated[str, Field(min_length=5, max_length=20, pattern=r"^[0-9+\- ]+$")]
 
@@ -539,6 +540,71 @@ class RetireeCard(Message):
         return None if self.erased or not self.name else self.name
 
 
+class SearchRetirees(Query):
+    """Find people by name, part of a name, ID number, its last 6 characters, phone or its last 4 digits.
+
+    Matched through keyed hashes (profiles.search_index): the index holds no plaintext. What the text is taken
+    for follows from its shape: 18 characters (17 digits and a digit or X) or 15 digits an ID number, 6 an ID
+    number's tail, 4 digits a phone's tail, other runs of 5-17 digits a phone, anything else a name (at least 2
+    characters). A unit role searches its own unit only; the names answered are recorded as read with `purpose`.
+    """
+
+    text: Annotated[str, Field(min_length=1, max_length=50)]
+    unit: UnitCode | None = None
+    limit: Annotated[int, Field(ge=1, le=50)] = 20
+    purpose: Purpose = "查找人员"
+
+
+SearchMatch = Literal["name", "name_part", "id_number", "id_number_tail", "phone", "phone_tail"]
+
+
+class RetireeFound(Message):
+    """One answer of SearchRetirees; `name` is plaintext only in this reply (recorded in the read-access log)."""
+
+    retiree_id: UUID
+    unit: UnitCode
+    status: RetireeStatus
+    name: str
+    erased: bool = False  # erased people have no index rows: never found
+    matched: SearchMatch  # how the text matched: the whole name, part of it, the ID number, its tail...
+
+
+class GetRetireeCards(Query):
+    """The cards (name, status, unit) of up to 200 people at once, e.g. for a list of tasks.
+
+    Refused as a whole (forbidden) if any of them belongs to a unit the actor may not see; ids not in the
+    archive are left out. Every name opened is recorded in the read-access log with `purpose`.
+    """
+
+    retiree_ids: Annotated[list[UUID], Field(min_length=1, max_length=200)]
+    purpose: Purpose
+
+
+class GetRetireeHistory(Query):
+    """A person's events from profiles' event table, oldest first, without their sealed fields."""
+
+    retiree_id: UUID
+    after_version: Annotated[int, Field(ge=0)] = 0  # to page on: the last version already shown
+    limit: Annotated[int, Field(ge=1, le=500)] = 200
+
+
+class HistoryEntry(Message):
+    """One event of a person's history: where it stands, when, who recorded it, and its plain fields.
+
+    Sealed fields (name, ID number, phone, address, health and hospital texts...) are never included;
+    `sealed_details` says whether the event had any.
+    """
+
+    position: int  # in profiles' event table (global order)
+    version: int  # in the person's stream
+    type: str
+    occurred_at: datetime  # the platform's time of the decision
+    recorded_at: datetime  # when the store wrote it
+    recorded_by: Actor
+    data: dict[str, Any]
+    sealed_details: bool
+
+
 class ListRetirees(Query):
     unit: UnitCode
     status: RetireeStatus | None = None
@@ -596,4 +662,4 @@ EVENTS: tuple[type[Event], ...] = (
     TalentPoolLeft, ExemplaryRecognized, SurvivorRecorded, RetireeTransferred, MemberDeceased, PersonalDataErased,
 )
 QUERIES: tuple[type[Query], ...] = (GetRetiree, ListRetirees, CountRetireesPerUnit, ListUnits, ListStaff,
-                                    ListReadAccess)
+                                    ListReadAccess, SearchRetirees, GetRetireeCards, GetRetireeHistory)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -20,6 +22,29 @@ async def record_access(  # noqa: PLR0913
         "INSERT INTO profiles.read_access (user_id, role, actor_unit, retiree_id, fields, purpose, success, detail) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         actor.user, actor.role.value, actor.unit, retiree_id, fields, purpose, success, detail,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """One row of the log, for a read of many people at once (one row per person)."""
+
+    retiree_id: UUID | None
+    fields: list[str]
+    purpose: str | None
+    success: bool = True
+    detail: str | None = None
+
+
+async def record_accesses(conn: Connection, actor: Actor, accesses: Sequence[Access]) -> None:
+    """Many reads by one actor in one round trip (search results, a batch of cards)."""
+    if not accesses:
+        return
+    await conn.executemany(
+        "INSERT INTO profiles.read_access (user_id, role, actor_unit, retiree_id, fields, purpose, success, detail) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        [(actor.user, actor.role.value, actor.unit, a.retiree_id, a.fields, a.purpose, a.success, a.detail)
+         for a in accesses],
     )
 
 

@@ -23,6 +23,7 @@ from contracts.profiles import (
     ExemplaryRecognized,
     FamilyEmergencyReported,
     GetRetiree,
+    GetRetireeCards,
     HardshipReported,
     HealthExamRecorded,
     InterestGroupJoined,
@@ -36,7 +37,9 @@ from contracts.profiles import (
     PersonalDataErased,
     PersonEvent,
     ProfileUpdated,
+    RetireeCard,
     RetireeRegistered,
+    RetireeStatus,
     RetireeTransferred,
     RetirementApproved,
     RetirementPlanned,
@@ -45,7 +48,7 @@ from contracts.profiles import (
     TalentPoolLeft,
     TalentPoolReviewed,
 )
-from services.profiles.read_access import record_access
+from services.profiles.read_access import Access, record_access, record_accesses
 
 # Plain columns the profile fields of ProfileUpdated land in; every other changed field is sealed.
 PLAIN_PROFILE_FIELDS = frozenset({"living_alone", "risk_tier"})
@@ -265,6 +268,36 @@ class ArchiveQueries:
         await record_access(conn, q.actor, q.retiree_id, fields, q.purpose, success=not erased,
                             detail="erased" if erased else None)
         return row_to_json(result)
+
+    async def get_cards(self, conn: Connection, q: GetRetireeCards, _now: datetime) -> list[dict[str, Any]]:
+        """Cards in the order asked (each person once); ids not in the archive are left out. One person of a
+        unit the actor may not see refuses the whole request, and those attempts are logged as refused reads.
+        """
+        ids = list(dict.fromkeys(q.retiree_ids))
+        rows = {r["retiree_id"]: r for r in await conn.fetch(
+            "SELECT retiree_id, unit, status, erased, sealed_name FROM profiles.retirees "
+            "WHERE retiree_id = ANY($1::uuid[])", ids)}
+        known = [rows[i] for i in ids if i in rows]
+        others = [r["retiree_id"] for r in known if not q.actor.may_act_for(r["unit"])]
+        if others:
+            await record_accesses(conn, q.actor, [Access(rid, ["name"], q.purpose, success=False,
+                                                         detail="forbidden") for rid in others])
+            shown = ", ".join(str(rid) for rid in others[:5]) + (", ..." if len(others) > 5 else "")  # noqa: PLR2004
+            raise forbidden(f"{q.actor.user} ({q.actor.role.value} of {q.actor.unit}) may not read retirees of "
+                            f"other units: {len(others)} of the {len(ids)} asked ({shown})",
+                            zh=f"无权查看其他单位的退休人员档案（所查 {len(ids)} 人中有 {len(others)} 人不属于本单位）",
+                            refused=len(others))
+        await self._keyring.preload(conn, [str(r["retiree_id"]) for r in known if not r["erased"]])
+        cards = [
+            RetireeCard(retiree_id=r["retiree_id"], unit=r["unit"], status=RetireeStatus(r["status"]),
+                        erased=r["erased"],
+                        name=await open_field(conn, self._keyring, r["retiree_id"], "name", r["sealed_name"]))
+            for r in known
+        ]
+        await record_accesses(conn, q.actor, [
+            Access(c.retiree_id, ["name"], q.purpose, success=not c.erased, detail="erased" if c.erased else "cards")
+            for c in cards])
+        return [c.model_dump(mode="json") for c in cards]
 
     async def _survivors(self, conn: Connection, rid: UUID) -> list[dict[str, Any]]:
         rows = await conn.fetch("SELECT * FROM profiles.survivors WHERE retiree_id = $1 ORDER BY recorded_at", rid)

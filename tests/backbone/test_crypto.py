@@ -86,6 +86,32 @@ class TestKeyring:
             with pytest.raises(Exception):  # noqa: B017, PT011 - cryptography's InvalidTag
                 await keyring(schema).open(conn, "p1", "phone", sealed)
 
+    def test_a_derived_key_is_fixed_by_the_master_key_and_the_label(self, schema: str) -> None:
+        master = parse_master_key(new_master_key())
+        key = keyring(schema, master).derive_key(b"wanqing search index v1")
+        assert len(key) == 32  # noqa: PLR2004
+        assert keyring(schema, master).derive_key(b"wanqing search index v1") == key  # the next start's
+        assert keyring(schema, master).derive_key(b"another purpose") != key
+        assert keyring(schema).derive_key(b"wanqing search index v1") != key  # another master key
+        assert key != master
+
+    async def test_preload_unwraps_many_keys_at_once_and_leaves_erased_ones_out(
+        self, pool: asyncpg.Pool, schema: str,
+    ) -> None:
+        await make_store(pool, schema)
+        master = parse_master_key(new_master_key())
+        ring = keyring(schema, master)
+        async with pool.acquire() as conn:
+            sealed = {p: await ring.seal(conn, p, "phone", PHONE) for p in ("p1", "p2", "p3")}
+            assert await ring.erase(conn, "p3")
+            fresh = keyring(schema, master)
+            await fresh.preload(conn, ["p1", "p2", "p3", "unknown"])
+            await conn.execute(f"UPDATE {schema}.person_keys SET wrapped_key = NULL WHERE person_id = 'p1'")
+            assert await fresh.open(conn, "p1", "phone", sealed["p1"]) == PHONE  # from the preloaded cache
+            assert await fresh.open(conn, "p2", "phone", sealed["p2"]) == PHONE
+            with pytest.raises(KeyErased):
+                await fresh.open(conn, "p3", "phone", sealed["p3"])
+
 
 class TestNoPlaintextAtRest:
     async def test_sensitive_values_are_ciphertext_in_the_table_and_the_jetstream_store(  # noqa: PLR0913

@@ -1,0 +1,3 @@
+from tests.slice.conftest import platform
+
+__all__ = ["platform"]

@@ -430,6 +430,7 @@ class ListTasks(Query):
 
     unit: UnitCode | None = None
     assignee: str | None = None
+    retiree_id: UUID | None = None  # one person's tasks (with their unit or assignee)
     view: Literal["today", "overdue", "upcoming", "open", "all"] = "open"
     days_ahead: Annotated[int, Field(ge=1, le=366)] = 14
     limit: Annotated[int, Field(ge=1, le=2000)] = 200

@@ -138,19 +138,20 @@ async def list_tasks(conn: Connection, q: ListTasks, now: datetime) -> dict[str,
         raise forbidden("only your own tasks, or a unit you belong to", zh="只能查看本人或本单位的关怀任务")
     day_start = datetime.combine(local_date(now), time(0), LOCAL_TZ)
     day_end = day_start + timedelta(days=1)
-    where = ["($1::text IS NULL OR unit = $1)", "($2::text IS NULL OR assignee = $2)"]
-    args: list[Any] = [q.unit, q.assignee]
+    where = ["($1::text IS NULL OR unit = $1)", "($2::text IS NULL OR assignee = $2)",
+             "($3::uuid IS NULL OR retiree_id = $3)"]
+    args: list[Any] = [q.unit, q.assignee, q.retiree_id]
     if q.view != "all":
         where.append("status = 'open'")
     match q.view:
         case "today":
-            where.append("due_at >= $3 AND due_at < $4")
+            where.append("due_at >= $4 AND due_at < $5")
             args += [day_start, day_end]
         case "overdue":
-            where.append("due_at < $3")
+            where.append("due_at < $4")
             args.append(now)
         case "upcoming":
-            where.append("due_at >= $3 AND due_at < $4")
+            where.append("due_at >= $4 AND due_at < $5")
             args += [day_end, day_start + timedelta(days=q.days_ahead + 1)]
         case _:
             pass

@@ -8,16 +8,18 @@ STAMP  := $(VENV)/.installed
 
 install: system-packages $(STAMP)
 
-# Ceremony PDFs embed a CJK font; their tests read them with poppler (pdftoppm, pdftotext). Installed with apt
-# only when missing and only as root; otherwise say what to install (WANQING_CJK_FONT may name another font).
+# Ceremony PDFs embed a CJK font; their tests read them with poppler (pdftoppm, pdftotext); the console's browser
+# tests drive Debian's Chromium (never a downloaded one). Installed with apt only when missing and only as root;
+# otherwise say what to install (WANQING_CJK_FONT may name another font).
 CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 system-packages:
-	@if test -f $(CJK_FONT) && test -f /usr/bin/pdftoppm; then :; \
+	@if test -f $(CJK_FONT) && test -f /usr/bin/pdftoppm && test -x /usr/bin/chromedriver; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		apt-get update -qq && apt-get install -y -qq fonts-wqy-microhei poppler-utils; \
+		apt-get update -qq && apt-get install -y -qq fonts-wqy-microhei poppler-utils chromium chromium-driver; \
 	else \
-		echo "NOTE: ceremony documents need fonts-wqy-microhei and poppler-utils:" \
-		     "sudo apt-get install -y fonts-wqy-microhei poppler-utils (or set WANQING_CJK_FONT)"; \
+		echo "NOTE: ceremony documents need fonts-wqy-microhei and poppler-utils, the console's browser tests" \
+		     "chromium and chromium-driver: sudo apt-get install -y fonts-wqy-microhei poppler-utils" \
+		     "chromium chromium-driver (or set WANQING_CJK_FONT)"; \
 	fi
 
 # Reinstalls only when pyproject.toml changed since the last install (or the venv is new).

@@ -46,3 +46,5 @@ class Settings(BaseSettings):
     command_workers: int = Field(default=4, ge=1, le=64)
     # `wanqing up` loads the demo district (wanqing/demo) into a platform that has no units yet.
     load_demo: bool = True
+    # The staff console (工作台) that `wanqing up` starts: where it listens (0: a free port, shown in the banner).
+    console_port: int = Field(default=8800, ge=0, le=65535)

@@ -22,6 +22,7 @@ from wanqing.streams import ensure_streams
 
 # A platform a test starts never loads the demo district (tests that strip WANQING_* set it themselves).
 os.environ.setdefault("WANQING_LOAD_DEMO", "false")
+os.environ.setdefault("WANQING_CONSOLE_PORT", "0")  # each `wanqing up` of the tests: its console on a free port
 
 
 @pytest.fixture(scope="session")

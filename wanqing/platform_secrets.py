@@ -2,13 +2,16 @@
 
 * `signing/<principal>.key` — each issuer's Ed25519 key: `identity` (people who log in), `ops` (the command
   line and the demo), and every service (itself, for what it asks other services);
-* `trust.json` — the public halves: what every service believes (backbone/credentials.py).
+* `trust.json` — the public halves: what every service believes (backbone/credentials.py);
+* `console.key` — the key of the staff console's CSRF tokens;
+* `nats/<principal>.nk` — each principal's NATS user (wanqing/nats_auth.py).
 
 Each process is given the paths of what it needs, never the secrets in its environment (docs/security.md).
 """
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,6 +44,11 @@ class PlatformSecrets:
     def trust_file(self) -> Path:
         return self.root / "trust.json"
 
+    @property
+    def console_secret(self) -> Path:
+        """The key of the console's CSRF tokens (random bytes; only the console reads it)."""
+        return self.root / "console.key"
+
 
 def ensure(data_dir: Path, services: Sequence[str]) -> PlatformSecrets:
     """Every issuer's key (kept once made) and the trust bundle of their public keys; idempotent."""
@@ -54,6 +62,8 @@ def ensure(data_dir: Path, services: Sequence[str]) -> PlatformSecrets:
             write_private(path, private_pem(new_signing_key()))
         public[principal] = public_b64(load_signing_key(path))
     TrustBundle.write(secrets.trust_file, public)
+    if not secrets.console_secret.exists():
+        write_private(secrets.console_secret, base64.b64encode(os.urandom(32)) + b"\n")
     return secrets
 
 

@@ -23,6 +23,7 @@ class PlatformState:
     pid: int
     embedded: bool
     services: dict[str, str] = field(default_factory=dict)  # service -> health URL
+    console_url: str = ""  # the staff console's address, when it runs
 
 
 def state_path(data_dir: Path) -> Path:

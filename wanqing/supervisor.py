@@ -41,6 +41,7 @@ STABLE_AFTER_S = 30.0  # a process that ran this long before crashing restarts w
 READY_TIMEOUT_S = 90.0
 STOP_GRACE_S = 10.0
 TICK_S = 0.2
+CONSOLE_NAME = "console"  # the staff console's process, supervised like a service
 
 
 SECRET_VARIABLES = frozenset({"WANQING_MASTER_KEY", "WANQING_MASTER_KEY_FILE"})
@@ -111,6 +112,7 @@ class ServiceProcess:
     restart_at: float | None = None
     healthy: bool = False
     output: Path | None = None  # where the process's stdout and stderr go (default: the supervisor's)
+    module: str = ""  # what `python -m` runs: services.<name> unless told (the console is edge.console)
 
     @property
     def health_url(self) -> str:
@@ -120,7 +122,7 @@ class ServiceProcess:
         out = self.output.open("ab") if self.output is not None else None
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", f"services.{self.name}"],
+                [sys.executable, "-m", self.module or f"services.{self.name}"],
                 env=self.env,
                 stdout=out,
                 stderr=out,
@@ -254,6 +256,20 @@ class Supervisor:
             service = ServiceProcess(name, port, env, output=self.service_output)
             service.start()
             self._procs.append(service)
+        self._start_console(nats_url, secrets, users[nats_auth.CONSOLE], inherited)
+
+    def _start_console(self, nats_url: str, secrets: platform_secrets.PlatformSecrets, user: nats_auth.NkeyUser,
+                       inherited: dict[str, str]) -> None:
+        """The staff console: the `console` NATS user and its CSRF key, and nothing else (it mints no credential,
+        opens no personal data and has no database: every read is a query with the person's own credential).
+        """
+        port = self.settings.console_port or free_port()
+        env = {**inherited, "WANQING_NATS_URL": nats_url, "WANQING_NATS_NKEY_FILE": str(user.seed_file),
+               "WANQING_CONSOLE_SECRET_FILE": str(secrets.console_secret), "WANQING_CONSOLE_PORT": str(port),
+               "WANQING_LOG_FORMAT": self.settings.log_format}
+        console = ServiceProcess(CONSOLE_NAME, port, env, output=self.service_output, module="edge.console")
+        console.start()
+        self._procs.append(console)
 
     def _supervise(self, nats_url: str, database_url: str) -> None:
         ready = False
@@ -272,7 +288,9 @@ class Supervisor:
                     log.warning("services_not_healthy_yet", unhealthy=[p.name for p in self._procs if not p.healthy])
                 write_state(self.data_dir, PlatformState(
                     nats_url=nats_url, database_url=database_url, pid=os.getpid(),
-                    embedded=self._nats is not None, services={p.name: p.health_url for p in self._procs},
+                    embedded=self._nats is not None,
+                    services={p.name: p.health_url for p in self._procs if p.name != CONSOLE_NAME},
+                    console_url=self._console_url(),
                 ))
                 if self.show_banner:
                     self._banner(nats_url, database_url)
@@ -292,6 +310,10 @@ class Supervisor:
             threading.Thread(target=on_ready, args=(nats_url, database_url), name="after-ready",
                              daemon=True).start()
 
+    def _console_url(self) -> str:
+        console = next((p for p in self._procs if p.name == CONSOLE_NAME), None)
+        return f"http://localhost:{console.port}/" if console else ""
+
     def _banner(self, nats_url: str, database_url: str) -> None:
         where = f"embedded servers, data in {self.data_dir}" if self._nats else "external servers"
         cli = Path(sys.executable).with_name("wanqing")
@@ -299,8 +321,10 @@ class Supervisor:
             f"Wanqing is up ({where})",
             f"  NATS      {nats_url}",
             f"  Postgres  {redacted(database_url)}",
-            *(f"  {p.name:<9} {p.health_url}" for p in self._procs),
+            *(f"  {p.name:<9} {p.health_url}" for p in self._procs if p.name != CONSOLE_NAME),
         ]
+        if self._console_url():
+            lines.append(f"  工作台    {self._console_url()}  (the staff console: log in as a staff member)")
         if self.service_output is not None:
             lines.append(f"  logs      {self.service_output}  (services, one JSON line each)")
         lines += [

@@ -36,6 +36,7 @@ def cli_env(data_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WANQING_")}
     # The journey registers its own unit U0001: no demo district in the way. A login is kept in the test's folder.
     return {**env, "WANQING_DATA_DIR": str(data_dir), "WANQING_LOG_FORMAT": "json", "WANQING_LOAD_DEMO": "false",
+            "WANQING_CONSOLE_PORT": "0",
             "WANQING_SESSION_FILE": str(data_dir.parent / "session.json")}
 
 

@@ -23,6 +23,10 @@ from wanqing.demo.load import close_historical_bereavements, load_district
 log = structlog.get_logger()
 
 SEED = 2027
+# The demo district's accounts that log in to the console (README): a clerk and the head of 区财政局-like unit
+# U0001, a clerk of U0002 (another unit), and a district office member. Only on the demo district.
+DEMO_ACCOUNTS = ("u0001-staff1", "u0001-head", "u0002-staff1", "lgj-01")
+DEMO_PASSWORD = "wanqing2027"  # noqa: S105 - published in the README, for the demo district only
 
 
 async def _load(access: Access, district: str, stopping: threading.Event) -> None:
@@ -39,6 +43,7 @@ async def _load(access: Access, district: str, stopping: threading.Event) -> Non
         log.info("demo_district_loading", units=len(d.units), retirees=len(d.retirees))
         loaded = await load_district(bus, d, say=lambda line: log.info("demo_district", step=line.strip()))
         closed = await close_historical_bereavements(bus, d)
+        await _demo_passwords(bus)
         log.info("demo_district_loaded", units=loaded.units, staff=loaded.staff, retirees=loaded.retirees,
                  follow_ups=loaded.follow_ups, historical_bereavements_closed=closed.closed,
                  historical_bereavements_owed=closed.owed, seconds=round(time.monotonic() - started, 1))
@@ -49,6 +54,19 @@ async def _load(access: Access, district: str, stopping: threading.Event) -> Non
               f"in {time.monotonic() - started:.0f}s (WANQING_LOAD_DEMO=false to start empty)", flush=True)
     finally:
         await bus.close()
+
+
+async def _demo_passwords(bus: Bus, tries: int = 60) -> None:
+    """Identity learns of staff from profiles' events: a password is set once it knows the person."""
+    for user in DEMO_ACCOUNTS:
+        for _ in range(tries):
+            reply = await bus.send("identity", "SetPassword", {"user": user, "password": DEMO_PASSWORD,
+                                                               "temporary": False}, check=False)
+            if reply.get("ok") or reply.get("code") != "not_found":
+                break
+            await asyncio.sleep(0.5)
+        if not reply.get("ok"):
+            log.warning("demo_password_not_set", user=user, reply=reply)
 
 
 def load_if_empty(nats_url: str, data_dir: Path, district: str, stopping: threading.Event) -> None:

@@ -1,0 +1,3 @@
+from edge.console.app import main
+
+main()

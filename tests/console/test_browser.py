@@ -186,7 +186,9 @@ def test_a_clerks_day(console_platform: ConsolePlatform, pages: Pages) -> None:
     pages.shot("person-after")
     pages.logout()
 
-    # Another unit's clerk: 403 for 张建国, and the attempt is on record.
+
+def test_another_units_clerk_is_refused_and_it_is_on_record(console_platform: ConsolePlatform,
+                                                            pages: Pages) -> None:
     pages.login_with_keyboard("clerk-U0002")
     rid = console_platform.district.people["张建国"]
     pages.open(f"/retirees/{rid}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from datetime import UTC, date, datetime, timedelta
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,9 @@ from typing import Any
 import asyncpg
 import pytest
 
+from backbone.clock import set_platform_time
+from contracts.base import LOCAL_TZ
+from contracts.id_number import make_id_number
 from tests.console.conftest import PASSWORD, Browser, ConsolePlatform, count_events, second_console
 
 OPEN_PAGES = ("/", "/retirees", "/retirees-new", "/import", "/inbox")
@@ -245,3 +249,92 @@ def test_the_console_holds_only_its_own_secrets(console_platform: ConsolePlatfor
                    "WANQING_TRUST_FILE", "WANQING_DATABASE_URL"):
         assert secret not in env, secret
 
+
+
+def _record(b: Browser, rid: str, command: str, fields: dict[str, str]) -> None:
+    path = f"/retirees/{rid}/record/{command}"
+    reply = b.post(path, {"csrf": b.csrf_of(path), **fields})
+    assert reply.status_code == HTTPStatus.SEE_OTHER, _text(reply.text)[:800]
+
+
+def _eventually(probe: Any, what: str, seconds: float = 30) -> Any:
+    deadline = time.monotonic() + seconds
+    while not (found := probe()):
+        if time.monotonic() > deadline:
+            pytest.fail(f"not within {seconds}s: {what}")
+        time.sleep(0.3)
+    return found
+
+
+def test_a_new_person_gets_an_id_from_the_system(browser_for: Any) -> None:
+    b: Browser = browser_for("clerk-U0001")
+    token = b.csrf_of("/retirees-new")
+    typed = {"csrf": token, "name": "陈淑珍", "id_number": "110105195903150021", "unit": "U0001"}
+    wrong = b.post("/retirees-new", typed)  # a wrong check digit
+    assert wrong.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
+    assert 'value="陈淑珍"' in wrong.text
+    assert 'id="e-id_number"' in wrong.text  # the reason sits next to the ID number
+    kept_id = re.search(r'name="retiree_id" value="([0-9a-f-]{36})"', wrong.text)
+    assert kept_id  # the same new id is sent again with the corrected form: one person, not two
+    typed |= {"id_number": make_id_number("110105", date(1959, 3, 15), 22), "retiree_id": kept_id.group(1)}
+    made = b.post("/retirees-new", typed)
+    assert made.status_code == HTTPStatus.SEE_OTHER
+    assert made.headers["location"] == f"/retirees/{kept_id.group(1)}?done=RegisterRetiree"
+    page = b.get(made.headers["location"])
+    assert "陈淑珍" in page.text
+    assert "登记入档" in _text(page.text)  # the history in plain Chinese
+
+
+def test_opening_a_message_marks_it_read(console_platform: ConsolePlatform, browser_for: Any) -> None:
+    b: Browser = browser_for("clerk-U0002")
+    rid = console_platform.district.people["李志强"]
+    _record(b, rid, "RecordHospitalization", {"hospital": "区中医院", "admitted_on": _today(), "severity": "serious"})
+    inbox = _eventually(lambda: (page := b.get("/inbox")).status_code == HTTPStatus.OK and "未读" in page.text
+                        and page, "a message in clerk-U0002's inbox")
+    link = re.search(r'href="(/inbox/[0-9a-f-]{36})"', inbox.text)
+    assert link
+    message = b.get(link.group(1))
+    assert message.status_code == HTTPStatus.OK
+    assert "住院" in _text(message.text)
+    again = _eventually(lambda: "已读" in (page := b.get("/inbox")).text and page, "the message shown as read")
+    assert again.status_code == HTTPStatus.OK
+    stranger: Browser = browser_for("clerk-U0001")
+    assert stranger.get(link.group(1)).status_code == HTTPStatus.NOT_FOUND  # not in her inbox
+
+
+def _today() -> str:
+    return datetime.now(LOCAL_TZ).date().isoformat()
+
+
+def test_zz_a_unit_head_sees_the_units_escalated_tasks(console_platform: ConsolePlatform,
+                                                       browser_for: Any) -> None:
+    """Last in the module: it moves the platform's clock 4½ days on (a hospital visit is due in 3 days and goes to
+    the unit head a day after), and gives it back to real time at the end.
+    """
+    clerk: Browser = browser_for("clerk-U0001")
+    rid = console_platform.district.people["王秀兰"]
+    _record(clerk, rid, "RecordHospitalization", {"hospital": "区人民医院", "admitted_on": _today(),
+                                                   "severity": "critical"})
+    _eventually(lambda: "住院看望" in clerk.get("/").text, "the visit on the clerk's 今日工作")
+    asyncio.run(_move_clock(console_platform.up.database_url, hours=108))
+    try:
+        head: Browser = browser_for("head-U0001")
+        home = _eventually(lambda: "本单位被督办的任务" in (page := head.get("/")).text and page,
+                           "the escalated visit on the head's 今日工作", seconds=45)
+        escalated = _text(home.text).split("本单位被督办的任务", 1)[1].split("已逾期", 1)[0]
+        assert "王秀兰" in escalated
+        assert "住院看望" in escalated
+        assert "已督办至单位负责人" in _text(home.text)
+        mine = _text(clerk.get("/").text)
+        assert "王秀兰" in mine.split("已逾期", 2)[2].split("今天到期", 1)[0]  # overdue on the clerk's page
+        assert "本单位被督办的任务" not in mine  # a clerk has no oversight list
+    finally:
+        asyncio.run(_move_clock(console_platform.up.database_url, hours=None))
+
+
+async def _move_clock(database_url: str, hours: float | None) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        await set_platform_time(conn, None if hours is None else datetime.now(UTC) + timedelta(hours=hours))
+    finally:
+        await conn.close()

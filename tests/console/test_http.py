@@ -257,6 +257,13 @@ def _record(b: Browser, rid: str, command: str, fields: dict[str, str]) -> None:
     assert reply.status_code == HTTPStatus.SEE_OTHER, _text(reply.text)[:800]
 
 
+def _hospitalised(b: Browser, rid: str, hospital: str = "区中医院") -> None:
+    """In hospital (recorded now unless an earlier test of the module already did)."""
+    if "尚未出院" not in _text(b.get(f"/retirees/{rid}").text):
+        _record(b, rid, "RecordHospitalization", {"hospital": hospital, "admitted_on": _today(),
+                                                  "severity": "serious"})
+
+
 def _eventually(probe: Any, what: str, seconds: float = 30) -> Any:
     deadline = time.monotonic() + seconds
     while not (found := probe()):
@@ -288,7 +295,7 @@ def test_a_new_person_gets_an_id_from_the_system(browser_for: Any) -> None:
 def test_opening_a_message_marks_it_read(console_platform: ConsolePlatform, browser_for: Any) -> None:
     b: Browser = browser_for("clerk-U0002")
     rid = console_platform.district.people["李志强"]
-    _record(b, rid, "RecordHospitalization", {"hospital": "区中医院", "admitted_on": _today(), "severity": "serious"})
+    _hospitalised(b, rid)
     inbox = _eventually(lambda: (page := b.get("/inbox")).status_code == HTTPStatus.OK and "未读" in page.text
                         and page, "a message in clerk-U0002's inbox")
     link = re.search(r'href="(/inbox/[0-9a-f-]{36})"', inbox.text)
@@ -304,6 +311,38 @@ def test_opening_a_message_marks_it_read(console_platform: ConsolePlatform, brow
 
 def _today() -> str:
     return datetime.now(LOCAL_TZ).date().isoformat()
+
+
+def test_cancelling_a_task_needs_a_reason_and_the_names_shown_are_reads_on_record(
+    console_platform: ConsolePlatform, browser_for: Any,
+) -> None:
+    b: Browser = browser_for("clerk-U0002")
+    rid = console_platform.district.people["李志强"]
+    _hospitalised(b, rid)
+    home = _eventually(lambda: "住院看望" in (page := b.get("/")).text and page, "李志强's visit on 今日工作")
+    assert "李志强" in home.text
+    reads = asyncio.run(_reads(console_platform.up.database_url, rid, "clerk-U0002", "办理关怀任务"))
+    assert reads >= 1  # the name on 今日工作 was opened for a purpose, and that is on record
+    task = re.search(r'href="(/tasks/[0-9a-f-]{36})"', home.text)
+    assert task
+    token = b.csrf_of(task.group(1))
+    empty = b.post(f"{task.group(1)}/cancel", {"csrf": token, "reason": ""})
+    assert empty.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
+    assert "待办" in _text(empty.text)  # still open
+    done = b.post(f"{task.group(1)}/cancel", {"csrf": token, "reason": "已转院至外省，由当地单位看望"})
+    assert done.status_code == HTTPStatus.SEE_OTHER
+    page = _text(b.get(task.group(1)).text)
+    assert "已取消" in page
+    assert "已转院至外省，由当地单位看望" in page
+
+
+async def _reads(database_url: str, rid: str, user: str, purpose: str) -> int:
+    conn = await asyncpg.connect(database_url)
+    try:
+        return int(await conn.fetchval("SELECT count(*) FROM profiles.read_access WHERE retiree_id = $1 "
+                                       "AND user_id = $2 AND purpose = $3 AND success", rid, user, purpose))
+    finally:
+        await conn.close()
 
 
 def test_zz_a_unit_head_sees_the_units_escalated_tasks(console_platform: ConsolePlatform,

@@ -434,7 +434,8 @@ def run_demo(opts: DemoOptions, say: Callable[[str], None] = print) -> int:
         os.environ.pop(name, None)  # the demo runs on its own embedded servers, never on a configured platform
     os.environ.update({"WANQING_DATA_DIR": str(opts.data_dir.resolve()), "WANQING_LOG_LEVEL": "warning",
                        "WANQING_TICKER_INTERVAL_S": "0.1", "WANQING_LOAD_DEMO": "false",
-                       "WANQING_LOG_FORMAT": "json", "WANQING_DISTRICT": opts.district})
+                       "WANQING_LOG_FORMAT": "json", "WANQING_DISTRICT": opts.district,
+                       "WANQING_CONSOLE_PORT": "0"})  # its console on a free port: `wanqing up` may hold 8800
     from wanqing.supervisor import Supervisor  # noqa: PLC0415 - the process machinery
 
     settings = Settings()

@@ -1,5 +1,5 @@
 """A throwaway platform for benchmarks: embedded servers, streams, migrations, one service as its own process,
-and its peak RSS sampled while it works.
+and its peak RSS sampled while it works; optionally the staff console (`python -m edge.console`) too.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self
 
+import httpx
 import nats
 import psutil
 
@@ -25,7 +26,7 @@ from wanqing import platform_secrets
 from wanqing.access import Access, operator_access
 from wanqing.catalog import SERVICES, migrate_all, nats_accounts
 from wanqing.embedded import EmbeddedNats, EmbeddedPostgres, free_port
-from wanqing.nats_auth import OPS, Principal, connect_options
+from wanqing.nats_auth import CONSOLE, OPS, Principal, connect_options
 from wanqing.streams import ensure_streams
 
 
@@ -40,6 +41,7 @@ class Platform:
     raw_nats: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     peaks_mb: dict[str, float] = field(default_factory=dict)
+    console_url: str = ""  # http://localhost:<port>, when the console was asked for (its process: processes["console"])
 
     @property
     def access(self) -> Access:
@@ -98,8 +100,10 @@ async def _prepare(db_url: str, nats_url: str, options: dict[str, str]) -> None:
 
 
 @contextlib.contextmanager
-def platform(services: tuple[str, ...]) -> Iterator[Platform]:
-    """Embedded Postgres (fsync on) and NATS in a temp folder; each service as `python -m services.<name>`."""
+def platform(services: tuple[str, ...], *, console: bool = False) -> Iterator[Platform]:
+    """Embedded Postgres (fsync on) and NATS in a temp folder; each service as `python -m services.<name>`; with
+    `console`, the staff console as `python -m edge.console`, serving once this yields (`plat.console_url`).
+    """
     with tempfile.TemporaryDirectory(prefix="wanqing-bench-") as tmp, contextlib.ExitStack() as stack:
         pg = EmbeddedPostgres(Path(tmp) / "pg", durable=True)
         stack.callback(pg.stop)
@@ -126,7 +130,37 @@ def platform(services: tuple[str, ...]) -> Iterator[Platform]:
                                     stdout=log, stderr=log)
             stack.callback(_stop, proc)
             plat.processes[name] = proc
+        if console:
+            # As `wanqing up` starts it: the `console` NATS user and the CSRF key, no database, no master key.
+            port = free_port()
+            log_path = Path(tmp) / "console.log"
+            log = log_path.open("wb")
+            stack.callback(log.close)
+            console_env = {k: v for k, v in env.items()
+                           if k not in ("WANQING_MASTER_KEY", "WANQING_DATABASE_URL", "WANQING_TRUST_FILE")}
+            proc = subprocess.Popen([sys.executable, "-m", "edge.console"],
+                                    env={**console_env, "WANQING_NATS_NKEY_FILE": str(users[CONSOLE].seed_file),
+                                         "WANQING_CONSOLE_SECRET_FILE": str(secrets.console_secret),
+                                         "WANQING_CONSOLE_PORT": str(port)},
+                                    stdout=log, stderr=log)
+            stack.callback(_stop, proc)
+            plat.processes[CONSOLE] = proc
+            plat.console_url = f"http://localhost:{port}"
+            _until_serving(plat.console_url, proc, log_path)
         yield plat
+
+
+def _until_serving(url: str, proc: subprocess.Popen[bytes], log: Path, seconds: float = 60) -> None:
+    """Until GET <url>/health is 200 (the console is connected to NATS)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and proc.poll() is None:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{url}/health", timeout=2).status_code == httpx.codes.OK:
+                return
+        time.sleep(0.2)
+    tail = log.read_text(errors="replace")[-2000:]
+    msg = f"the console at {url} did not serve within {seconds:g}s:\n{tail}"
+    raise RuntimeError(msg)
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:

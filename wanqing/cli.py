@@ -393,6 +393,16 @@ def bench_campaign(ctx: typer.Context) -> None:
     campaign.main(ctx.args)
 
 
+@bench_app.command("console", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def bench_console(ctx: typer.Context) -> None:
+    """The staff console's 今日工作 and search pages under load (bench/console.py): 3,000 retirees, 50 sessions by
+    default (--retirees, --units, --sessions, --rounds; --quick for a smoke run).
+    """
+    from bench import console  # noqa: PLC0415
+
+    console.main(ctx.args)
+
+
 @notify_app.command("preview")
 def notify_preview(
     rule: Annotated[str, typer.Argument(help="A rule id of services/notify/rules/rules.json.")],

@@ -10,7 +10,9 @@ contact has ~120 festival visits under 今日工作's upcoming view. The session
 session has its own HTTP client and keep-alive connection, as each clerk's browser has.
 
 Measured: every session at once does `--rounds` × (GET /, then GET /retirees?q=<2 characters of a name of its
-unit>), closed loop, after one unmeasured warm-up round; p50/p95 of each page over all sessions. Then, in the same
+unit>), after one unmeasured warm-up round, each clerk reading a page `--think-ms` on average (1000 ms, ±50 %:
+a clerk faster than any real one) before the next click; `--think-ms 0` makes it a closed loop with a page always
+in flight for every session (a saturation test); p50/p95 of each page over all sessions. Then, in the same
 run, the raw time of what those pages ask of the services, straight over NATS with the same concurrency, as the
 same staff (credentials minted by the operator) — exactly the queries of edge/console/work_pages.py and
 retiree_pages.py: for 今日工作 care ListTasks ×3 at once (overdue, today, upcoming), then profiles GetRetireeCards for
@@ -28,6 +30,7 @@ import contextlib
 import json
 import math
 import os
+import random
 import re
 import time
 import uuid
@@ -308,12 +311,14 @@ class WebRun:
             into.append(elapsed * 1000)
         return response.text
 
-    async def round(self, session: Session, r: int, *, warm_up: bool) -> None:
-        """今日工作, then a search, as a clerk opens them."""
+    async def round(self, session: Session, r: int, *, warm_up: bool, think_s: float = 0.0) -> None:
+        """今日工作, then a search, as a clerk opens them (reading each page for about `think_s`)."""
         t = self.timings
         home = await self.page(session, "/", None, None if warm_up else t.home)
+        await think(think_s)
         q = session.queries[r]
         found = await self.page(session, "/retirees", q, None if warm_up else t.search)
+        await think(think_s)
         if warm_up:  # what the pages show, once: a fast page that shows nothing would measure nothing
             names = self.district.names[session.clerk.unit]
             if session.clerk.care_contact and not any(n in home for n in names):
@@ -324,8 +329,8 @@ class WebRun:
                                 f"{f' (the page says: {said.group(1).strip()})' if said else ''}")
 
 
-async def measure_console(url: str, sessions: list[Session], district: District, rounds: int,
-                          cpu: CpuMeter | None = None) -> Timings:
+async def measure_console(url: str, sessions: list[Session], district: District, rounds: int,  # noqa: PLR0913
+                          cpu: CpuMeter | None = None, think_s: float = 0.0) -> Timings:
     async with contextlib.AsyncExitStack() as stack:
         logins = asyncio.Semaphore(10)
 
@@ -343,7 +348,7 @@ async def measure_console(url: str, sessions: list[Session], district: District,
 
         async def run(s: Session) -> None:
             for r in range(rounds):
-                await web.round(s, r, warm_up=False)
+                await web.round(s, r, warm_up=False, think_s=think_s)
 
         if cpu:
             cpu.start()
@@ -390,20 +395,25 @@ class RawRun:
         """What GET /retirees?q= asks (edge/console/retiree_pages.py search)."""
         await self.query(actor, "profiles", "SearchRetirees", {"text": q, "purpose": SEARCH_PURPOSE, "limit": 50})
 
-    async def session(self, s: Session, rounds_of: Sequence[int], *, warm_up: bool) -> None:
+    async def session(self, s: Session, rounds_of: Sequence[int], *, warm_up: bool, think_s: float = 0.0) -> None:
         actor = Actor(user=s.clerk.user, role=Role.UNIT_STAFF, unit=s.clerk.unit)
         for r in rounds_of:
             t0 = time.perf_counter()
             await self.home(actor)
             t1 = time.perf_counter()
+            if not warm_up:
+                self.timings.home.append((t1 - t0) * 1000)
+                await think(think_s)
+            t1 = time.perf_counter()
             await self.search(actor, s.queries[r])
             t2 = time.perf_counter()
             if not warm_up:
-                self.timings.home.append((t1 - t0) * 1000)
                 self.timings.search.append((t2 - t1) * 1000)
+                await think(think_s)
 
 
-async def measure_raw(access: Access, sessions: list[Session], rounds: int, cpu: CpuMeter | None = None) -> Timings:
+async def measure_raw(access: Access, sessions: list[Session], rounds: int, cpu: CpuMeter | None = None,
+                      think_s: float = 0.0) -> Timings:
     """One connection, as the console has; every session at once, one warm-up round, as measure_console."""
     nc = await nats.connect(access.nats_url, **access.nats)
     raw = RawRun(Operator(nc, access))
@@ -412,7 +422,7 @@ async def measure_raw(access: Access, sessions: list[Session], rounds: int, cpu:
         if cpu:
             cpu.start()
         t0 = time.perf_counter()
-        await asyncio.gather(*(raw.session(s, range(rounds), warm_up=False) for s in sessions))
+        await asyncio.gather(*(raw.session(s, range(rounds), warm_up=False, think_s=think_s) for s in sessions))
         raw.timings.seconds = time.perf_counter() - t0
         if cpu:
             cpu.stop()
@@ -494,7 +504,15 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
 
-def run(retirees: int, units: int, sessions: int, rounds: int) -> dict[str, Any]:
+async def think(seconds: float) -> None:
+    """A clerk reads the page before the next click: `seconds` on average, spread ±50 % so the sessions do not
+    click in lockstep. 0: no pause at all (every session always has a page in flight: a saturation test).
+    """
+    if seconds > 0:
+        await asyncio.sleep(seconds * (0.5 + random.random()))  # noqa: S311 - pacing, not a secret
+
+
+def run(retirees: int, units: int, sessions: int, rounds: int, think_s: float = 1.0) -> dict[str, Any]:
     district, rows = make_district(retirees, units)
     t_setup = time.perf_counter()
     with platform(SERVICES, console=True) as plat:
@@ -506,10 +524,10 @@ def run(retirees: int, units: int, sessions: int, rounds: int) -> dict[str, Any]
         chosen = sessions_of(district, sessions, rounds)
         web_cpu, raw_cpu = CpuMeter(plat), CpuMeter(plat)
         with RssSampler(plat.processes[CONSOLE].pid) as rss:
-            web = asyncio.run(measure_console(plat.console_url, chosen, district, rounds, web_cpu))
-        raw = asyncio.run(measure_raw(plat.access, chosen, rounds, raw_cpu))
+            web = asyncio.run(measure_console(plat.console_url, chosen, district, rounds, web_cpu, think_s))
+        raw = asyncio.run(measure_raw(plat.access, chosen, rounds, raw_cpu, think_s))
     figures: dict[str, Any] = {"retirees": retirees, "units": units, "sessions": sessions, "rounds": rounds,
-                               "pages": len(web.home) + len(web.search)}
+                               "think_ms": round(think_s * 1000), "pages": len(web.home) + len(web.search)}
     for label, timings in (("", web), ("raw_", raw)):
         for page in ("home", "search"):
             values = getattr(timings, page)
@@ -543,6 +561,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--units", type=int, default=None, help="units, two clerks each (25; --quick 5)")
     parser.add_argument("--sessions", type=int, default=None, help="staff logged in at once (50; --quick 10)")
     parser.add_argument("--rounds", type=int, default=None, help="pages / and /retirees per session (20; --quick 3)")
+    parser.add_argument("--think-ms", type=float, default=1000.0,
+                        help="each clerk reads a page this long on average before the next click (1000; 0 = none)")
     parser.add_argument("--quick", action="store_true", help="a smoke run: a small district, a few rounds")
     args = parser.parse_args(argv if argv is not None else [])
     small = args.quick
@@ -552,11 +572,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     rounds = args.rounds if args.rounds is not None else (3 if small else 20)
     if min(retirees, units, sessions, rounds) < 1 or retirees < units:
         parser.error("every figure must be at least 1, and retirees at least units")
-    r = run(retirees, units, sessions, rounds)
+    r = run(retirees, units, sessions, rounds, args.think_ms / 1000)
     print(f"{'metric':<34}{'value':>10}  target")
     size = f"{retirees}/{units}/{sessions}"
     print(f"{'retirees / units / sessions':<34}{size:>10}")
     print(f"{'pages measured':<34}{r['pages']:>10}  ({rounds} rounds × 2 pages × {sessions} sessions)")
+    print(f"{'think time between clicks ms':<34}{r['think_ms']:>10}  (0: every session always has a page in flight)")
     for page, title in (("home", "今日工作 GET /"), ("search", "查找人员 GET /retirees?q=")):
         print(f"{title}")
         print(f"{'  console p50 ms':<34}{r[f'{page}_p50_ms']:>10}")

@@ -1,8 +1,9 @@
 """Per-person field encryption (§10): one AES-256-GCM data key per retiree, wrapped by the master key.
 
-Erasure destroys the wrapped key (crypto-shredding): every copy of the person's sealed fields, in the event
-table, on the bus and in backups, becomes unreadable at once, while the hash chain over the ciphertext still
-verifies.
+Erasure destroys the wrapped key (crypto-shredding), while the hash chain over the ciphertext still verifies. A
+destroyed row is not destroyed bytes (dead tuples, WAL, dumps keep the wrapped key): the master key is versioned
+(backbone/master_keys.py), each wrapped key records its version, and an erasure rotates the master key, so every
+older copy of the erased person's key is wrapped by a version that is destroyed once the backup window passes.
 """
 
 from __future__ import annotations
@@ -13,13 +14,16 @@ import hmac
 import os
 from collections import OrderedDict
 from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from backbone.db import Connection, quote_ident
+
+if TYPE_CHECKING:
+    from backbone.master_keys import MasterKeys
 
 PREFIX = "wqenc:v1:"
 ERASED = "[已删除]"  # what a reader sees in place of an erased person's field
@@ -52,14 +56,42 @@ def is_sealed(value: object) -> bool:
 class Keyring:
     """Data keys of one service's persons; unwrapped keys are cached (bounded) for bulk work."""
 
-    def __init__(self, schema: str, master_key: bytes, cache_size: int = 10_000) -> None:
+    def __init__(self, schema: str, master_key: bytes | MasterKeys, cache_size: int = 10_000) -> None:
+        from backbone.master_keys import Derivation  # noqa: PLC0415 - master_keys imports this module
+
         self._t = f"{quote_ident(schema)}.person_keys"
-        self._master = AESGCM(master_key)
-        self._master_key = master_key
+        self.schema = schema
+        self._source: MasterKeys | None = None
+        if isinstance(master_key, bytes):  # one unversioned key (tests, a platform configured the old way)
+            self._versions = {1: AESGCM(master_key)}
+            derivation = Derivation.legacy(master_key)
+        else:
+            self._source = master_key
+            self._versions = {}
+            self.refresh()
+            derivation = master_key.derivation()
+        self._derivation = derivation
         # A separate key for blind indexes (find a person by ID number without storing the number).
-        self._index_key = hmac.new(master_key, b"wanqing:blind-index:v1", hashlib.sha256).digest()
+        self._index_key = derivation.blind_index_key()
         self._cache: OrderedDict[str, bytes] = OrderedDict()
         self._cache_size = cache_size
+        self.erased_since_vacuum = False  # set by `erase`: the key table is vacuumed after it (backbone/key_upkeep)
+
+    @property
+    def master_keys(self) -> MasterKeys | None:
+        return self._source
+
+    @property
+    def current_version(self) -> int:
+        return max(self._versions)
+
+    def refresh(self) -> None:
+        """Read the key folder again (another process may have rotated or destroyed a version)."""
+        if self._source is not None:
+            self._versions = {v: AESGCM(k) for v, k in self._source.versions().items()}
+            if not self._versions:
+                msg = f"no master key in {self._source.folder}"
+                raise SystemExit(msg)
 
     def _remember(self, person_id: str, key: bytes) -> None:
         self._cache[person_id] = key
@@ -68,27 +100,35 @@ class Keyring:
             self._cache.popitem(last=False)
 
     def _wrap(self, person_id: str, key: bytes) -> bytes:
+        """Wrapped by the current version (`current_version`, recorded next to it)."""
         nonce = os.urandom(12)
-        return nonce + self._master.encrypt(nonce, key, person_id.encode())
+        return nonce + self._versions[self.current_version].encrypt(nonce, key, person_id.encode())
 
-    def _unwrap(self, person_id: str, wrapped: bytes) -> bytes:
-        return self._master.decrypt(wrapped[:12], wrapped[12:], person_id.encode())
+    def _unwrap(self, person_id: str, wrapped: bytes, version: int) -> bytes:
+        master = self._versions.get(version)
+        if master is None:
+            self.refresh()
+            master = self._versions.get(version)
+        if master is None:  # the version was destroyed: the key it wrapped is gone with it
+            raise KeyErased(person_id)
+        return master.decrypt(wrapped[:12], wrapped[12:], person_id.encode())
 
     async def key_for(self, conn: Connection, person_id: str, *, create: bool) -> bytes:
         cached = self._cache.get(person_id)
         if cached is not None:
             return cached
-        row = await conn.fetchrow(f"SELECT wrapped_key, erased_at FROM {self._t} WHERE person_id = $1", person_id)
+        row = await conn.fetchrow(f"SELECT wrapped_key, key_version FROM {self._t} WHERE person_id = $1", person_id)
         if row is not None:
             if row["wrapped_key"] is None:
                 raise KeyErased(person_id)
-            key = self._unwrap(person_id, bytes(row["wrapped_key"]))
+            key = self._unwrap(person_id, bytes(row["wrapped_key"]), row["key_version"])
         elif create:
             key = AESGCM.generate_key(bit_length=256)
+            self.refresh()
             inserted = await conn.fetchval(
-                f"INSERT INTO {self._t} (person_id, wrapped_key) VALUES ($1, $2) "
+                f"INSERT INTO {self._t} (person_id, wrapped_key, key_version) VALUES ($1, $2, $3) "
                 "ON CONFLICT (person_id) DO NOTHING RETURNING person_id",
-                person_id, self._wrap(person_id, key),
+                person_id, self._wrap(person_id, key), self.current_version,
             )
             if inserted is None:  # created concurrently: use theirs
                 return await self.key_for(conn, person_id, create=False)
@@ -104,20 +144,24 @@ class Keyring:
         wanted = [p for p in dict.fromkeys(person_ids) if p not in self._cache]
         if not wanted:
             return
-        rows = await conn.fetch(f"SELECT person_id, wrapped_key FROM {self._t} "
+        rows = await conn.fetch(f"SELECT person_id, wrapped_key, key_version FROM {self._t} "
                                 "WHERE person_id = ANY($1::text[]) AND wrapped_key IS NOT NULL", wanted)
         for r in rows:
-            self._remember(r["person_id"], self._unwrap(r["person_id"], bytes(r["wrapped_key"])))
+            try:
+                self._remember(r["person_id"], self._unwrap(r["person_id"], bytes(r["wrapped_key"]), r["key_version"]))
+            except KeyErased:
+                continue
 
     async def create_keys(self, conn: Connection, person_ids: list[str]) -> None:
         """Bulk key creation for imports: one statement for many new persons."""
         fresh = {p: AESGCM.generate_key(bit_length=256) for p in person_ids if p not in self._cache}
         if not fresh:
             return
+        self.refresh()
         await conn.execute(
-            f"INSERT INTO {self._t} (person_id, wrapped_key) SELECT * FROM unnest($1::text[], $2::bytea[]) "
-            "ON CONFLICT (person_id) DO NOTHING",
-            list(fresh), [self._wrap(p, k) for p, k in fresh.items()],
+            f"INSERT INTO {self._t} (person_id, wrapped_key, key_version) "
+            "SELECT p, w, $3 FROM unnest($1::text[], $2::bytea[]) AS t (p, w) ON CONFLICT (person_id) DO NOTHING",
+            list(fresh), [self._wrap(p, k) for p, k in fresh.items()], self.current_version,
         )
         for p, k in fresh.items():
             self._remember(p, k)
@@ -151,13 +195,49 @@ class Keyring:
             "WHERE person_id = $1 AND wrapped_key IS NOT NULL RETURNING person_id",
             person_id,
         )
+        self.erased_since_vacuum = True
         return done is not None
 
-    def derive_key(self, info: bytes) -> bytes:
-        """A 256-bit key of its own for one purpose, derived from the master key with HKDF-SHA256 and the fixed
-        label `info`. Never stored: it is derived again at every start, and changes with the master key.
+    def rotate(self, now: datetime) -> datetime | None:
+        """Make a new master version (older ones are destroyed at `now + backup window`); returns that time, or
+        None for an unversioned key (nothing can be rotated: old copies stay readable with it).
         """
-        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(self._master_key)
+        if self._source is None:
+            return None
+        _, expires = self._source.rotate(now)
+        self.refresh()
+        return expires
+
+    async def rewrap(self, conn: Connection, batch: int = 1000) -> int:
+        """Wrap every live data key not yet wrapped by the current version again with it; returns how many."""
+        self.refresh()
+        current, done = self.current_version, 0
+        while True:
+            rows = await conn.fetch(f"SELECT person_id, wrapped_key, key_version FROM {self._t} "
+                                    "WHERE wrapped_key IS NOT NULL AND key_version < $1 AND key_version = ANY($2) "
+                                    "LIMIT $3", current, list(self._versions), batch)
+            if not rows:
+                return done
+            ids = [r["person_id"] for r in rows]
+            wrapped = [self._wrap(r["person_id"], self._unwrap(r["person_id"], bytes(r["wrapped_key"]),
+                                                               r["key_version"])) for r in rows]
+            await conn.execute(
+                f"UPDATE {self._t} AS k SET wrapped_key = t.w, key_version = $3 "
+                "FROM unnest($1::text[], $2::bytea[]) AS t (p, w) "
+                "WHERE k.person_id = t.p AND k.wrapped_key IS NOT NULL",
+                ids, wrapped, current,
+            )
+            done += len(rows)
+
+    async def versions_in_use(self, conn: Connection) -> set[int]:
+        rows = await conn.fetch(f"SELECT DISTINCT key_version FROM {self._t} WHERE wrapped_key IS NOT NULL")
+        return {r["key_version"] for r in rows}
+
+    def derive_key(self, info: bytes) -> bytes:
+        """A 256-bit key of its own for one purpose, derived with HKDF-SHA256 and the fixed label `info` from the
+        key folder's derivation secret (not from a master version: it survives rotations). Never stored.
+        """
+        return self._derivation.derive_key(info)
 
     def blind_index(self, value: str) -> bytes:
         """A keyed hash: equal values match, the value cannot be recovered without the master key."""

@@ -24,13 +24,15 @@ from pydantic import BaseModel
 
 from backbone import health, logs
 from backbone.asking import Asker
+from backbone.checkpoints import Checkpointer
 from backbone.clock import Clock, PlatformClock
 from backbone.commands import CommandRouter
 from backbone.consumer import Consumer, ConsumerSpec
 from backbone.credentials import HEADER as CREDENTIAL_HEADER
 from backbone.credentials import Signer, TrustBundle, load_signing_key
-from backbone.crypto import Keyring, parse_master_key
+from backbone.crypto import Keyring
 from backbone.db import create_pool
+from backbone.key_upkeep import open_keyring
 from backbone.migrations import migrate_service
 from backbone.recording import Recorder
 from backbone.relay import Relay
@@ -161,7 +163,7 @@ async def run(  # noqa: C901, PLR0913, PLR0915 - the wiring of a process is one 
     async with pool.acquire() as conn:
         await migrate_service(conn, name, migrations)
     store = EventStore(name)
-    keyring = Keyring(name, parse_master_key(read_master_key(settings))) if uses_personal_data else None
+    keyring = open_keyring(name, settings) if uses_personal_data else None  # backbone/key_upkeep.py
     trust, signer = credentials_of(name, settings)
     clock = clock or PlatformClock(pool)
     # No faststream access log (two coloured lines per message, outside structlog): the router logs what it
@@ -206,6 +208,9 @@ async def run(  # noqa: C901, PLR0913, PLR0915 - the wiring of a process is one 
     relay = Relay(dsn=dsn, store=store, service=name, nc=nc, window=settings.relay_window,
                   batch=settings.relay_batch, idle_poll_s=settings.relay_idle_poll_s)
     relay_box.append(relay)
+    checkpointer = Checkpointer(dsn=dsn, store=store, service=name, key=signer.key, nc=nc,
+                                every_events=settings.checkpoint_every_events, every_s=settings.checkpoint_every_s,
+                                poll_s=settings.checkpoint_poll_s)
     consumers = [Consumer(pool=pool, schema=name, js=js, spec=c) for c in spec.consumers]
     ticker = Ticker(pool=pool, schema=name, service=name, clock=clock, handlers=spec.timers,
                     interval_s=settings.ticker_interval_s, on_commit=wake)
@@ -214,7 +219,10 @@ async def run(  # noqa: C901, PLR0913, PLR0915 - the wiring of a process is one 
         report: dict[str, Any] = {"service": name, "nats_connected": nc.is_connected,
                                   "relay_leader": relay.is_leader, "relay_published": relay.published,
                                   # stored events the relay could not publish: the rest flow; an operator looks
-                                  "relay_set_aside": relay.set_aside}
+                                  "relay_set_aside": relay.set_aside,
+                                  # signed checkpoints made and published by this process (docs/audit.md)
+                                  "checkpoints_made": checkpointer.made,
+                                  "checkpoints_published": checkpointer.published}
         try:
             await pool.fetchval("SELECT 1")
             report["database"] = True
@@ -239,7 +247,8 @@ async def run(  # noqa: C901, PLR0913, PLR0915 - the wiring of a process is one 
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     tasks = [asyncio.create_task(relay.run(stop), name=f"{name}-relay"),
-             asyncio.create_task(ticker.run(stop), name=f"{name}-ticker")]
+             asyncio.create_task(ticker.run(stop), name=f"{name}-ticker"),
+             asyncio.create_task(checkpointer.run(stop), name=f"{name}-checkpointer")]
     tasks += [asyncio.create_task(c.run(stop), name=c.spec.name) for c in consumers]
     log.info("service_started", http_port=port, commands=router.command_names, queries=router.query_names,
              consumers=[c.name for c in spec.consumers])

@@ -20,6 +20,15 @@ class Settings(BaseSettings):
     # An owner-only file holding the master key, read once at start (so it is not in the process environment);
     # given only to the services that open personal data.
     master_key_file: Path | None = None
+    # The key folder of versioned master keys (backbone/master_keys.py): outside the data folder and outside
+    # database backups. `wanqing up` uses `<data dir>.keys` unless this is set; a service given it ignores the
+    # two settings above.
+    key_dir: Path | None = None
+    # How long a database backup is kept: an old master version is destroyed this long after a rotation, and an
+    # erased person's data is unreadable from every copy once it has passed.
+    backup_window_days: float = Field(default=30, ge=0)
+    # How often a service holding personal data re-wraps keys, vacuums after erasures and destroys due versions.
+    key_upkeep_interval_s: float = Field(default=30, gt=0)
     # The issuers of credentials this process believes (public keys), and this process's own signing key.
     trust_file: Path | None = None
     signing_key_file: Path | None = None
@@ -41,6 +50,11 @@ class Settings(BaseSettings):
     consumer_batch: int = Field(default=100, ge=1)
     consumer_max_deliver: int = Field(default=8, ge=2)
     ticker_interval_s: float = Field(default=0.5, gt=0)
+    # Signed checkpoints (docs/audit.md): one at least every N events or every M seconds when anything is new;
+    # the checkpointer looks this often.
+    checkpoint_every_events: int = Field(default=1000, ge=1)
+    checkpoint_every_s: float = Field(default=300.0, gt=0)
+    checkpoint_poll_s: float = Field(default=1.0, gt=0)
     pool_max: int = Field(default=10, ge=1)
     # Commands and queries handled at once per process (each in its own transaction; conflicts retry).
     command_workers: int = Field(default=4, ge=1, le=64)

@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID, uuid5
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from contracts.base import Command, Event, Message, Query, Role, Text, UnitCode
 
@@ -434,6 +434,9 @@ class ListTasks(Query):
     view: Literal["today", "overdue", "upcoming", "open", "all"] = "open"
     days_ahead: Annotated[int, Field(ge=1, le=366)] = 14
     limit: Annotated[int, Field(ge=1, le=2000)] = 200
+    # For auditors: the list as it stood at this time, replayed from the task events recorded up to it
+    # (docs/care.md, "As of a time"); the views are judged at that time. None: the live board.
+    as_of: AwareDatetime | None = None
 
 
 class GetTask(Query):
@@ -451,6 +454,8 @@ class GetAssistanceCase(Query):
 class GetUnitScores(Query):
     period: Annotated[str, Field(pattern=r"^\d{4}(Q[1-4]|H[12]|-\d{2})?$")]  # 2027, 2027Q1, 2027H1, 2027-03
     unit: UnitCode | None = None
+    # For auditors: the scores as they stood at this time, from the history recorded up to it. None: now.
+    as_of: AwareDatetime | None = None
 
 
 class GetPolicy(Query):

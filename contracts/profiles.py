@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from contracts.base import Actor, Command, Event, Message, Query, Role, Text, UnitCode
 
@@ -294,6 +294,32 @@ class RecordDeath(RetireeCommand):
 
 class ErasePersonalData(RetireeCommand):
     reason: Text
+    # The approved request this erasure carries out (RequestErasure → DecideErasure), if it came from one.
+    request_id: UUID | None = None
+
+
+class ErasureRequester(StrEnum):
+    SELF = "self"  # the person (PIPL Art. 47)
+    CLOSE_RELATIVE = "close_relative"  # a close relative of a deceased person (PIPL Art. 49)
+
+
+class RequestErasure(RetireeCommand):
+    """A request to erase the person's data (删除个人信息申请), received and recorded by staff."""
+
+    request_id: UUID
+    requester: ErasureRequester
+    requester_name: PersonName
+    relation: Annotated[str, Field(min_length=1, max_length=20)] | None = None  # 配偶 / 子女 / 父母 ...
+    contact: Text
+    reason: LongText
+
+
+class DecideErasure(RetireeCommand):
+    """The district office approves or refuses a request, with its reason."""
+
+    request_id: UUID
+    approve: bool
+    reason: Text
 
 
 class RosterRow(Message):
@@ -501,10 +527,45 @@ class MemberDeceased(PersonEvent):
 
 
 class PersonalDataErased(PersonEvent):
-    """The person's key was destroyed: every sealed field of theirs is unreadable from now on."""
+    """The person's key was destroyed: every sealed field of theirs is unreadable from now on. Copies of the key
+    made before (dead tuples, WAL, backups, the stream) are wrapped by master key versions that are destroyed at
+    `readable_copies_expire_at` (the erasure rotates the master key; None: an unversioned key, never rotated).
+    """
 
     type: Literal["PersonalDataErased"] = "PersonalDataErased"
     reason: str
+    readable_copies_expire_at: AwareDatetime | None = None
+    request_id: UUID | None = None
+
+
+def erasure_requester_key(request_id: UUID) -> str:
+    """Whose key seals a request's requester details: the request's own, so that they survive the erasure they
+    asked for (the certificate names the requester) and can be erased apart.
+    """
+    return f"erasure-request-{request_id}"
+
+
+class ErasureRequested(PersonEvent):
+    type: Literal["ErasureRequested"] = "ErasureRequested"
+    SENSITIVE: ClassVar[tuple[str, ...]] = ("requester_name", "relation", "contact", "reason")
+    PERSON_FIELD: ClassVar[str | None] = "requester_key"
+    request_id: UUID
+    requester_key: str
+    requester: ErasureRequester
+    requester_name: str
+    relation: str | None = None
+    contact: str
+    reason: str
+    requested_at: AwareDatetime
+
+
+class ErasureDecided(PersonEvent):
+    type: Literal["ErasureDecided"] = "ErasureDecided"
+    request_id: UUID
+    approved: bool
+    reason: str
+    decided_by: str
+    decided_at: AwareDatetime
 
 
 # ======================================================================== queries
@@ -518,6 +579,9 @@ class GetRetiree(Query):
         default_factory=list
     )
     purpose: Annotated[str, Field(max_length=200)] | None = None
+    # For auditors: the archive as it stood at this time, replayed from the person's events recorded up to it
+    # (docs/profiles.md, "As of a time"). None: today's archive.
+    as_of: AwareDatetime | None = None
 
 
 class RetireeCard(Message):
@@ -630,6 +694,13 @@ class ListStaff(Query):
     unit: UnitCode | None = None
 
 
+class GetErasureCertificate(Query):
+    """The certificate of erasure (删除个人信息证明) for the requester of an erasure carried out."""
+
+    retiree_id: UUID
+    request_id: UUID
+
+
 class ListReadAccess(Query):
     retiree_id: UUID | None = None
     user: str | None = None
@@ -645,6 +716,7 @@ RetireeFactCommand = (
     | RegisterCommunity | JoinInterestGroup | LeaveInterestGroup | JoinTalentPool | ReviewTalent | LeaveTalentPool
     | RecognizeExemplary | RecordSurvivor | TransferRetiree | RecordDeath | ErasePersonalData
 )
+ErasureRequestCommand = RequestErasure | DecideErasure  # the request workflow (services/profiles/erasure_request)
 ArchiveCommand = RegisterRetiree | RetireeFactCommand  # every command about one retiree's stream
 
 COMMANDS: tuple[type[Command], ...] = (
@@ -653,6 +725,7 @@ COMMANDS: tuple[type[Command], ...] = (
     ReportFamilyEmergency, ReportHardship, RecordHealthExam, RecordPartyMembership, AssignPartyBranch,
     RegisterCommunity, JoinInterestGroup, LeaveInterestGroup, JoinTalentPool, ReviewTalent, LeaveTalentPool,
     RecognizeExemplary, RecordSurvivor, TransferRetiree, RecordDeath, ErasePersonalData, ImportRoster,
+    RequestErasure, DecideErasure,
 )
 EVENTS: tuple[type[Event], ...] = (
     UnitRegistered, StaffRegistered, StaffDeactivated, CareContactSet,
@@ -660,6 +733,8 @@ EVENTS: tuple[type[Event], ...] = (
     FamilyEmergencyReported, HardshipReported, HealthExamRecorded, PartyMembershipRecorded, PartyBranchAssigned,
     CommunityRegistered, InterestGroupJoined, InterestGroupLeft, TalentPoolJoined, TalentPoolReviewed,
     TalentPoolLeft, ExemplaryRecognized, SurvivorRecorded, RetireeTransferred, MemberDeceased, PersonalDataErased,
+    ErasureRequested, ErasureDecided,
 )
 QUERIES: tuple[type[Query], ...] = (GetRetiree, ListRetirees, CountRetireesPerUnit, ListUnits, ListStaff,
-                                    ListReadAccess, SearchRetirees, GetRetireeCards, GetRetireeHistory)
+                                    ListReadAccess, SearchRetirees, GetRetireeCards, GetRetireeHistory,
+                                    GetErasureCertificate)

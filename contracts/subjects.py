@@ -74,5 +74,15 @@ def events_matching(unit: str | None = None, event_type: str | None = None) -> s
     return f"{ROOT}.evt.{unit_tok}.>"
 
 
+def audit_checkpoint(service: str) -> str:
+    """Where a service publishes its signed checkpoints (stream WANQING_AUDIT, docs/audit.md)."""
+    return f"{ROOT}.audit.{check_token(service, 'service')}.checkpoint"
+
+
+def audit_of(service: str) -> str:
+    return f"{ROOT}.audit.{check_token(service, 'service')}.>"
+
+
+ALL_AUDIT = f"{ROOT}.audit.>"
 ALL_EVENTS = f"{ROOT}.evt.>"
 ALL_DEAD_LETTERS = f"{ROOT}.dlq.>"

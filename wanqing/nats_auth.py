@@ -16,7 +16,10 @@ for what nobody may do (delete or purge a stream, delete a message or a consumer
 * `console` (the edge) sends commands, queries and the credential-less identity requests; subscribes its inbox;
 * `ops` (the command line, the demo loader, the supervisor) sends the same, defines the streams of
   deploy/streams.json, reads stream and consumer info, tails events (plain subscription, or an ordered
-  ephemeral consumer, which needs flow-control replies).
+  ephemeral consumer, which needs flow-control replies);
+* `auditor` (an outside auditor, docs/audit.md) only hears the signed checkpoints: subscribes to
+  `wanqing.audit.>` and reads the WANQING_AUDIT stream through an ordered (ephemeral) consumer; nothing else.
+  Each service publishes its own checkpoints only (`wanqing.audit.<service>.>`).
 
 Replies go only to the inboxes of those who may ask: a service may publish on `_INBOX_console.>`,
 `_INBOX_ops.>` and the inboxes of the services that ask it. nats-server's `allow_responses` is NOT used: the
@@ -38,6 +41,7 @@ import nats
 import nkeys  # type: ignore[import-untyped]  # nkeys 0.2.1 ships no type information
 from nats.aio.client import Client
 
+from backbone.checkpoints import AUDIT_STREAM
 from backbone.relay import STREAM
 from contracts import subjects
 from wanqing.platform_secrets import OWNER_ONLY_DIR, write_private
@@ -45,6 +49,7 @@ from wanqing.streams import load_definitions
 
 __all__ = [
     "ACCOUNT",
+    "AUDITOR",
     "CONSOLE",
     "DENY_ALL",
     "OPS",
@@ -52,6 +57,7 @@ __all__ = [
     "Principal",
     "ServiceBusNeeds",
     "accounts_block",
+    "auditor_principal",
     "connect_as",
     "connect_options",
     "console_principal",
@@ -66,6 +72,7 @@ __all__ = [
 ACCOUNT = "WANQING"  # the account of every platform user; agencies get accounts of their own
 CONSOLE = "console"
 OPS = "ops"
+AUDITOR = "auditor"
 
 _API = "$JS.API"
 # Nobody may destroy what the platform's history travels through, not even ops: Postgres is the system of
@@ -137,6 +144,7 @@ def service_principal(service: str, needs: ServiceBusNeeds, *, asked_by: Iterabl
         subscribe.append(subjects.auth_of())  # the requests that carry no credential yet: login, refresh ...
     publish = [
         subjects.events_of_service(service),
+        subjects.audit_of(service),  # its own signed checkpoints (stream WANQING_AUDIT)
         f"{_API}.STREAM.INFO.{STREAM}",  # the relay reads whether the stream takes atomic batches
         *(right for durable in needs.consumers for right in _durable_rights(durable)),
         *(subjects.queries_of(peer) for peer in needs.asks),
@@ -175,10 +183,18 @@ def ops_principal(streams: Sequence[str] | None = None) -> Principal:
     return Principal(OPS, tuple(publish), subscribe, DENY_ALL, allow_responses=False)
 
 
+def auditor_principal() -> Principal:
+    """An outside auditor: hears the signed checkpoints (live, or the stream from its start), publishes nothing
+    but the requests an ordered consumer of WANQING_AUDIT makes (create it unnamed, answer its flow control).
+    """
+    publish = (f"{_API}.CONSUMER.CREATE.{AUDIT_STREAM}", f"$JS.FC.{AUDIT_STREAM}.>")
+    return Principal(AUDITOR, publish, (_inbox(AUDITOR), subjects.ALL_AUDIT), DENY_ALL, allow_responses=False)
+
+
 def platform_principals(services: Mapping[str, ServiceBusNeeds]) -> list[Principal]:
-    """Every service's principal (in the mapping's order), then console and ops."""
+    """Every service's principal (in the mapping's order), then console, ops and the auditor."""
     for service, needs in services.items():
-        if service in (CONSOLE, OPS):
+        if service in (CONSOLE, OPS, AUDITOR):
             raise ValueError(f"a service may not be named {service!r}: that is a principal of its own")
         unknown = [peer for peer in needs.asks if peer not in services]
         if unknown:
@@ -190,7 +206,7 @@ def platform_principals(services: Mapping[str, ServiceBusNeeds]) -> list[Princip
         service_principal(service, needs, asked_by=[s for s, n in services.items() if service in n.asks])
         for service, needs in services.items()
     ]
-    return [*principals, console_principal(), ops_principal()]
+    return [*principals, console_principal(), ops_principal(), auditor_principal()]
 
 
 # --- nkeys ----------------------------------------------------------------------------------------------------

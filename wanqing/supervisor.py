@@ -26,7 +26,7 @@ from urllib.parse import urlsplit, urlunsplit
 import nats
 import structlog
 
-from backbone.crypto import new_master_key
+from backbone.master_keys import MasterKeys, default_folder, shred
 from backbone.settings import Settings
 from wanqing import database_roles, nats_auth, platform_secrets
 from wanqing.catalog import SERVICES, migrate_all, nats_accounts, opens_personal_data
@@ -44,23 +44,23 @@ TICK_S = 0.2
 CONSOLE_NAME = "console"  # the staff console's process, supervised like a service
 
 
-SECRET_VARIABLES = frozenset({"WANQING_MASTER_KEY", "WANQING_MASTER_KEY_FILE"})
+SECRET_VARIABLES = frozenset({"WANQING_MASTER_KEY", "WANQING_MASTER_KEY_FILE", "WANQING_KEY_DIR"})
 
 
-def master_key_file(settings: Settings, data_dir: Path) -> Path:
-    """The owner-only file the services that open personal data read the master key from: the configured one,
-    or `<data dir>/master.key`, generated on the first run (or written once from WANQING_MASTER_KEY).
+def key_folder(settings: Settings, data_dir: Path) -> Path:
+    """The key folder of versioned master keys (backbone/master_keys.py): the configured one, or `<data dir>.keys`
+    beside the data folder (never inside it: a copy or a backup of the data folder must not carry the keys).
+    Made on the first run; a data folder's old single `master.key` (or the configured WANQING_MASTER_KEY_FILE)
+    becomes version 1, and the copy inside the data folder is destroyed.
     """
-    if settings.master_key_file is not None:
-        return settings.master_key_file
-    path = data_dir / "master.key"
-    if not path.exists():
-        key = settings.master_key.get_secret_value() if settings.master_key is not None else new_master_key()
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(key + "\n")
-        log.info("master_key_generated", path=str(path))
-    return path
+    folder = settings.key_dir or default_folder(data_dir)
+    legacy = settings.master_key_file or data_dir / "master.key"
+    initial = settings.master_key.get_secret_value() if settings.master_key is not None else None
+    MasterKeys(folder).ensure(legacy_file=legacy, initial=initial)
+    if settings.master_key_file is None and legacy.exists():
+        shred(legacy)
+        log.info("master_key_moved_out_of_data_folder", folder=str(folder))
+    return folder
 
 
 @dataclass(frozen=True)
@@ -233,7 +233,7 @@ class Supervisor:
         return nats_accounts(self.data_dir, self.services)[1]
 
     def _start_services(self, nats_url: str, dsns: dict[str, str]) -> None:
-        key_file = master_key_file(self.settings, self.data_dir)
+        keys = key_folder(self.settings, self.data_dir)
         secrets = platform_secrets.ensure(self.data_dir, self.services)
         users = self._nats_users()
         # No secret travels in an environment: each process gets the paths of what it needs, and only those.
@@ -252,7 +252,7 @@ class Supervisor:
                 "WANQING_NATS_NKEY_FILE": str(users[name].seed_file),
             }
             if opens_personal_data(name):
-                env["WANQING_MASTER_KEY_FILE"] = str(key_file)
+                env["WANQING_KEY_DIR"] = str(keys)
             service = ServiceProcess(name, port, env, output=self.service_output)
             service.start()
             self._procs.append(service)

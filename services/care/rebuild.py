@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -24,9 +25,11 @@ import nats.errors
 from nats.js import JetStreamContext
 from nats.js.api import DeliverPolicy
 
+from backbone import rebuild as rebuilding
 from backbone.db import Connection
 from backbone.envelope import parse
 from backbone.events import EventMeta, Routes, decode
+from backbone.rebuild import ReadModel, RebuildPlan, Source
 from contracts import subjects
 from contracts.care import CareTaskOpened
 from services.care import assistance_cases, campaign_progress, retiree_facts, todays_tasks, unit_contacts
@@ -40,8 +43,17 @@ FETCH_TIMEOUT_S = 10.0
 TASK_FLUSH = 2000
 
 
-class RebuildError(RuntimeError):
-    pass
+class RebuildError(rebuilding.RebuildError):
+    """Care's own rebuild refused (a backbone.rebuild.RebuildError, like every service's)."""
+
+
+def plan() -> RebuildPlan:
+    """Care's read models for backbone.rebuild's digests and check (the same replay as `rebuild` below).
+    Nothing is excluded from the digests: every stored time is the event's. `campaign_pending` (the queue a
+    campaign fills from) is working state, not a read model.
+    """
+    return RebuildPlan(schema="care", models=tuple(ReadModel(t) for t in READ_MODELS),
+                       own=read_models(PolicyBook()), sources=(Source(PROFILES_CONSUMER, FROM_PROFILES),))
 
 
 def read_models(policies: PolicyBook) -> Routes:
@@ -116,20 +128,28 @@ async def _replay_profiles(conn: Connection, js: JetStreamContext, applied: set[
 
 
 async def _replay_own(conn: Connection, report: RebuildReport) -> None:
-    own = read_models(PolicyBook())
+    report.care_events += await replay_own(conn, read_models(PolicyBook()))
+
+
+async def replay_own(conn: Connection, own: Routes, until: datetime | None = None) -> int:
+    """Care's own events in position order through `own` (those recorded up to `until`, by the platform time of
+    recording, when given); the number of events applied.
+    """
     opened: list[tuple[CareTaskOpened, EventMeta]] = []
+    applied = 0
 
     async def flush() -> None:
         if opened:
             await todays_tasks.tasks_opened(conn, opened)
             opened.clear()
 
-    async for row in conn.cursor("SELECT envelope FROM care.events ORDER BY position", prefetch=1000):
+    async for row in conn.cursor("SELECT envelope FROM care.events WHERE ($1::timestamptz IS NULL OR "
+                                 "occurred_at <= $1) ORDER BY position", until, prefetch=1000):
         env = parse(row["envelope"])
         event = decode(env, "care")
         if event is None:
             continue
-        report.care_events += 1
+        applied += 1
         if isinstance(event, CareTaskOpened):  # in bulk: a campaign opens thousands in a row
             opened.append((event, EventMeta.of(env)))
             if len(opened) >= TASK_FLUSH:
@@ -138,3 +158,4 @@ async def _replay_own(conn: Connection, report: RebuildReport) -> None:
         await flush()  # a later event may update a task opened just before it
         await own.apply(conn, event, EventMeta.of(env))
     await flush()
+    return applied

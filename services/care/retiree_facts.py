@@ -13,7 +13,7 @@ import asyncpg
 from backbone.db import Connection, row_to_json
 from backbone.events import EventMeta, Routes
 from contracts.care import GetRetireeFacts
-from contracts.errors import not_found
+from contracts.errors import forbidden, not_found
 from contracts.profiles import (
     MemberDeceased,
     MemberDischarged,
@@ -115,8 +115,17 @@ async def member_deceased(conn: Connection, event: MemberDeceased, meta: EventMe
     await _set(conn, event.retiree_id, meta, status="deceased", died_on=event.died_on, hospitalized_since=None)
 
 
+# Everything care knew of the person goes; the row stays (unit, status) so that obligations and counts still add
+# up, and the key upkeep vacuums the table so no dead tuple keeps the old values (backbone/key_upkeep.py).
+ERASED_FACTS: dict[str, Any] = {
+    "birth_date": None, "planned_date": None, "approved_on": None, "retirement_date": None, "category": None,
+    "risk_tier": "normal", "living_alone": False, "hospitalized_since": None, "party_joined_on": None,
+    "talent_since": None, "talent_reviewed_on": None, "survivors": 0, "died_on": None, "party_member": False,
+}
+
+
 async def personal_data_erased(conn: Connection, event: PersonalDataErased, meta: EventMeta) -> None:
-    await _set(conn, event.retiree_id, meta, erased=True)
+    await _set(conn, event.retiree_id, meta, erased=True, **ERASED_FACTS)
 
 
 PROJECTION = Routes.of({
@@ -142,7 +151,17 @@ async def load_facts(conn: Connection, retiree_id: UUID) -> asyncpg.Record | Non
 
 
 async def get_retiree_facts(conn: Connection, query: GetRetireeFacts, _now: datetime) -> dict[str, Any]:
+    """A unit's staff see only their unit's people; every answer is in care's read-access log."""
     row = await load_facts(conn, query.retiree_id)
     if row is None:
         raise not_found(f"care has no facts about retiree {query.retiree_id}", zh="关怀服务中没有该退休人员的信息")
+    if not query.actor.may_act_for(row["unit"]):
+        raise forbidden(f"{query.actor.user} of {query.actor.unit} may not read facts of {row['unit']}",
+                        zh="无权查看其他单位人员的信息")
+    await conn.execute(
+        "INSERT INTO care.read_access (user_id, role, actor_unit, query, retiree_id) VALUES ($1, $2, $3, $4, $5)",
+        query.actor.user, query.actor.role.value, query.actor.unit, "GetRetireeFacts", query.retiree_id,
+    )
+    if row["erased"]:
+        return {"retiree_id": str(row["retiree_id"]), "erased": True}
     return row_to_json(row)

@@ -66,7 +66,8 @@ QUERIES: dict[str, str] = {
             SELECT count(DISTINCT t.kind) FROM care.tasks t WHERE t.retiree_id = f.retiree_id AND t.status = 'done'
               AND t.kind IN ('talk_org_with_head', 'talk_head_with_retiree')
               AND (t.done_at AT TIME ZONE 'Asia/Shanghai')::date <= f.approved_on) = 2) AS part
-        FROM care.retiree_facts f WHERE f.approved_on >= $1::date AND f.approved_on < $2::date GROUP BY f.unit""",
+        FROM care.retiree_facts f WHERE f.approved_on >= $1::date AND f.approved_on < $2::date
+          AND f.approved_on <= ($3 AT TIME ZONE 'Asia/Shanghai')::date GROUP BY f.unit""",
     "hospital": """
         SELECT unit, count(*) FILTER (WHERE status = 'done' OR due_at < $3) AS whole,
                count(*) FILTER (WHERE on_time) AS part,

@@ -128,7 +128,8 @@ def _task_json(row: asyncpg.Record) -> dict[str, Any]:
     return out
 
 
-async def list_tasks(conn: Connection, q: ListTasks, now: datetime) -> dict[str, Any]:
+def authorize(q: ListTasks) -> None:
+    """Who may list which tasks (the live list and the list as of a time alike)."""
     if q.unit is None and q.assignee is None:
         raise refused("give a unit or an assignee", zh="请指明查看哪个单位或哪位经办人的任务", field="unit")
     if q.unit is not None and not q.actor.may_act_for(q.unit):
@@ -136,6 +137,10 @@ async def list_tasks(conn: Connection, q: ListTasks, now: datetime) -> dict[str,
                         zh=f"无权查看其他单位（{q.unit}）的关怀任务")
     if q.assignee is not None and q.assignee != q.actor.user and not q.actor.oversees_all and q.unit is None:
         raise forbidden("only your own tasks, or a unit you belong to", zh="只能查看本人或本单位的关怀任务")
+
+
+async def list_tasks(conn: Connection, q: ListTasks, now: datetime) -> dict[str, Any]:
+    authorize(q)
     day_start = datetime.combine(local_date(now), time(0), LOCAL_TZ)
     day_end = day_start + timedelta(days=1)
     where = ["($1::text IS NULL OR unit = $1)", "($2::text IS NULL OR assignee = $2)",

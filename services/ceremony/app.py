@@ -5,9 +5,15 @@ from __future__ import annotations
 import asyncio
 import typing
 from pathlib import Path
+from typing import Any
 
+from nats.js import JetStreamContext
+
+from backbone import rebuild as rebuilding
 from backbone import service
 from backbone.consumer import ConsumerSpec
+from backbone.db import Connection
+from backbone.rebuild import RebuildReport
 from backbone.service import Runtime, ServiceSpec
 from contracts.ceremony import (
     BatchCeremonyCommand,
@@ -22,9 +28,11 @@ from contracts.ceremony import (
 from services.ceremony import case_overview
 from services.ceremony.archive_lookup import ArchiveLookup
 from services.ceremony.deadlines import Deadlines
+from services.ceremony.erasure import ErasedDocuments
 from services.ceremony.handlers import Handlers
 from services.ceremony.policy import DEFAULT_POLICY
 from services.ceremony.profiles_feed import ProfilesFeed
+from services.ceremony.rebuild import PLAN
 
 NAME = "ceremony"
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -36,8 +44,8 @@ def build(rt: Runtime) -> ServiceSpec:
     policy = DEFAULT_POLICY
     deadlines = Deadlines(rt.recorder, policy)
     rt.recorder.project(case_overview.PROJECTION + deadlines.routes)
-    handlers = Handlers(policy=policy, archive=ArchiveLookup(rt.asker),
-                        documents_dir=Path(rt.settings.data_dir).resolve() / "documents" / "ceremony")
+    documents_dir = Path(rt.settings.data_dir).resolve() / "documents" / "ceremony"
+    handlers = Handlers(policy=policy, archive=ArchiveLookup(rt.asker), documents_dir=documents_dir)
     rt.router.command(SetCeremonyMode, handlers.set_mode)
     for model in typing.get_args(CeremonyCaseCommand):
         rt.router.command(model, handlers.case_command)
@@ -51,10 +59,25 @@ def build(rt: Runtime) -> ServiceSpec:
     rt.router.query(OnTimeRates, overview.on_time_rates)
     feed = ProfilesFeed(rt.recorder, policy)
     return ServiceSpec(
-        consumers=[ConsumerSpec(name=CONSUMERS[0], routes=feed.routes,
+        consumers=[ConsumerSpec(name=CONSUMERS[0], routes=feed.routes + ErasedDocuments(documents_dir).routes,
                                 max_deliver=rt.settings.consumer_max_deliver, batch=rt.settings.consumer_batch)],
         timers=dict(deadlines.timers))
 
 
 def main() -> None:
     asyncio.run(service.run(NAME, MIGRATIONS, build))
+
+
+async def rebuild(conn: Connection, js: JetStreamContext | None) -> RebuildReport:
+    """Drop ceremony's read models and rebuild them from history (docs/audit-as-of.md)."""
+    return await rebuilding.rebuild(conn, js, PLAN)
+
+
+async def digests(conn: Connection) -> dict[str, Any]:
+    """The sha256 of each of ceremony's read models."""
+    return await rebuilding.digest(conn, PLAN)
+
+
+async def check_rebuild(conn: Connection, js: JetStreamContext | None) -> dict[str, Any]:
+    """Rebuild into a transaction that is rolled back, and compare its digests with the live ones."""
+    return await rebuilding.check(conn, js, PLAN)

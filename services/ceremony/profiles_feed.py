@@ -31,24 +31,54 @@ from services.ceremony.policy import CeremonyPolicy
 
 CASE_CLOSED_ON_DEATH = "退休人员去世"
 
+# ------------------------------------------------------------------ the facts kept (replayed by rebuild.py)
+
+
+async def unit_registered(conn: Connection, event: UnitRegistered, _meta: EventMeta) -> None:
+    await conn.execute("INSERT INTO ceremony.units (code, name) VALUES ($1, $2) "
+                       "ON CONFLICT (code) DO UPDATE SET name = excluded.name", event.code, event.name)
+
+
+async def retiree_approved(conn: Connection, event: RetirementApproved, _meta: EventMeta) -> None:
+    await conn.execute(
+        "INSERT INTO ceremony.retirees (retiree_id, unit, status, approved_on, document_number, "
+        "retirement_date) VALUES ($1, $2, 'retired', $3, $4, $5) ON CONFLICT (retiree_id) DO UPDATE SET "
+        "unit = excluded.unit, status = excluded.status, approved_on = excluded.approved_on, "
+        "document_number = excluded.document_number, retirement_date = excluded.retirement_date",
+        event.retiree_id, event.unit, event.approved_on, event.document_number, event.retirement_date,
+    )
+
+
+async def party_member(conn: Connection, event: PartyMembershipRecorded, _meta: EventMeta) -> None:
+    await conn.execute("INSERT INTO ceremony.party_members (retiree_id) VALUES ($1) ON CONFLICT DO NOTHING",
+                       event.retiree_id)
+
+
+async def retiree_transferred(conn: Connection, event: RetireeTransferred, _meta: EventMeta) -> None:
+    await conn.execute("UPDATE ceremony.retirees SET unit = $2 WHERE retiree_id = $1", event.retiree_id,
+                       event.to_unit)
+
+
+async def retiree_deceased(conn: Connection, event: MemberDeceased, _meta: EventMeta) -> None:
+    await conn.execute("UPDATE ceremony.retirees SET status = 'deceased', died_on = $2 WHERE retiree_id = $1",
+                       event.retiree_id, event.died_on)
+
+
+# What ceremony keeps of profiles' events, without the decisions it takes on them (cases opened and closed).
+FACTS = Routes.of({UnitRegistered: unit_registered, RetirementApproved: retiree_approved,
+                   PartyMembershipRecorded: party_member, RetireeTransferred: retiree_transferred,
+                   MemberDeceased: retiree_deceased})
+
+# ------------------------------------------------------------------------------------------------ the feed
+
 
 @dataclass(frozen=True)
 class ProfilesFeed:
     recorder: Recorder
     policy: CeremonyPolicy
 
-    async def unit_registered(self, conn: Connection, event: UnitRegistered, _meta: EventMeta) -> None:
-        await conn.execute("INSERT INTO ceremony.units (code, name) VALUES ($1, $2) "
-                           "ON CONFLICT (code) DO UPDATE SET name = excluded.name", event.code, event.name)
-
     async def approved(self, conn: Connection, event: RetirementApproved, meta: EventMeta) -> None:
-        await conn.execute(
-            "INSERT INTO ceremony.retirees (retiree_id, unit, status, approved_on, document_number, "
-            "retirement_date) VALUES ($1, $2, 'retired', $3, $4, $5) ON CONFLICT (retiree_id) DO UPDATE SET "
-            "unit = excluded.unit, status = excluded.status, approved_on = excluded.approved_on, "
-            "document_number = excluded.document_number, retirement_date = excluded.retirement_date",
-            event.retiree_id, event.unit, event.approved_on, event.document_number, event.retirement_date,
-        )
+        await retiree_approved(conn, event, meta)
         ctx = self.recorder.system(conn, meta.occurred_at, cause=meta)
         state, version = await load_state(conn, ctx.store, case_stream(event.retiree_id), case.evolve, Case())
         if state.opened:
@@ -67,17 +97,8 @@ class ProfilesFeed:
         await self._on_case(conn, meta, event.retiree_id,
                             lambda s: case.step_seen(s, HandoverStep.COMMUNITY_REGISTERED, today))
 
-    async def party_member(self, conn: Connection, event: PartyMembershipRecorded, _meta: EventMeta) -> None:
-        await conn.execute("INSERT INTO ceremony.party_members (retiree_id) VALUES ($1) ON CONFLICT DO NOTHING",
-                           event.retiree_id)
-
-    async def transferred(self, conn: Connection, event: RetireeTransferred, _meta: EventMeta) -> None:
-        await conn.execute("UPDATE ceremony.retirees SET unit = $2 WHERE retiree_id = $1", event.retiree_id,
-                           event.to_unit)
-
     async def deceased(self, conn: Connection, event: MemberDeceased, meta: EventMeta) -> None:
-        await conn.execute("UPDATE ceremony.retirees SET status = 'deceased', died_on = $2 WHERE retiree_id = $1",
-                           event.retiree_id, event.died_on)
+        await retiree_deceased(conn, event, meta)
         await self._on_case(conn, meta, event.retiree_id, lambda s: case.close(s, CASE_CLOSED_ON_DEATH))
 
     async def _on_case(self, conn: Connection, meta: EventMeta, retiree_id: UUID,
@@ -88,6 +109,6 @@ class ProfilesFeed:
 
     @property
     def routes(self) -> Routes:
-        return Routes.of({UnitRegistered: self.unit_registered, RetirementApproved: self.approved,
-                          CommunityRegistered: self.community_registered, RetireeTransferred: self.transferred,
-                          MemberDeceased: self.deceased, PartyMembershipRecorded: self.party_member})
+        return Routes.of({UnitRegistered: unit_registered, RetirementApproved: self.approved,
+                          CommunityRegistered: self.community_registered, RetireeTransferred: retiree_transferred,
+                          MemberDeceased: self.deceased, PartyMembershipRecorded: party_member})

@@ -5,10 +5,16 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
+from nats.js import JetStreamContext
+
+from backbone import rebuild as rebuilding
 from backbone import service
 from backbone.consumer import ConsumerSpec
 from backbone.credentials import Signer
+from backbone.db import Connection
+from backbone.rebuild import RebuildReport
 from backbone.service import Runtime, ServiceSpec
 from contracts.identity import GetAccount, RevokeSessions, SetPassword, UnlockAccount
 from services.identity import accounts
@@ -16,6 +22,7 @@ from services.identity.account import LoginPolicy
 from services.identity.handlers import Handlers
 from services.identity.logins import Logins
 from services.identity.passwords import Hashing
+from services.identity.rebuild import PLAN
 from services.identity.staff_feed import StaffFeed
 
 NAME = "identity"
@@ -47,3 +54,18 @@ def build(rt: Runtime) -> ServiceSpec:
 
 def main() -> None:
     asyncio.run(service.run(NAME, MIGRATIONS, build))
+
+
+async def rebuild(conn: Connection, js: JetStreamContext | None) -> RebuildReport:
+    """Drop identity's read models and rebuild them from history (docs/audit-as-of.md)."""
+    return await rebuilding.rebuild(conn, js, PLAN)
+
+
+async def digests(conn: Connection) -> dict[str, Any]:
+    """The sha256 of each of identity's read models."""
+    return await rebuilding.digest(conn, PLAN)
+
+
+async def check_rebuild(conn: Connection, js: JetStreamContext | None) -> dict[str, Any]:
+    """Rebuild into a transaction that is rolled back, and compare its digests with the live ones."""
+    return await rebuilding.check(conn, js, PLAN)

@@ -19,18 +19,28 @@ from services.identity import account, sessions
 from services.identity.accounts import staff_member
 
 
+async def staff_registered(conn: Connection, event: StaffRegistered, _meta: EventMeta) -> None:
+    await conn.execute(
+        "INSERT INTO identity.staff (user_id, role, unit, active) VALUES ($1, $2, $3, true) "
+        "ON CONFLICT (user_id) DO UPDATE SET role = excluded.role, unit = excluded.unit, active = true",
+        event.user, event.role.value, event.unit)
+
+
+async def staff_deactivated(conn: Connection, event: StaffDeactivated, _meta: EventMeta) -> None:
+    await conn.execute("UPDATE identity.staff SET active = false WHERE user_id = $1", event.user)
+
+
+# The staff directory kept from profiles' events, without what a deactivation decides (sessions ended):
+# replayed by rebuild.py.
+STAFF = Routes.of({StaffRegistered: staff_registered, StaffDeactivated: staff_deactivated})
+
+
 @dataclass(frozen=True)
 class StaffFeed:
     recorder: Recorder
 
-    async def registered(self, conn: Connection, event: StaffRegistered, _meta: EventMeta) -> None:
-        await conn.execute(
-            "INSERT INTO identity.staff (user_id, role, unit, active) VALUES ($1, $2, $3, true) "
-            "ON CONFLICT (user_id) DO UPDATE SET role = excluded.role, unit = excluded.unit, active = true",
-            event.user, event.role.value, event.unit)
-
     async def deactivated(self, conn: Connection, event: StaffDeactivated, meta: EventMeta) -> None:
-        await conn.execute("UPDATE identity.staff SET active = false WHERE user_id = $1", event.user)
+        await staff_deactivated(conn, event, meta)
         member = await staff_member(conn, event.user)
         if member is None:
             return
@@ -43,4 +53,4 @@ class StaffFeed:
 
     @property
     def routes(self) -> Routes:
-        return Routes.of({StaffRegistered: self.registered, StaffDeactivated: self.deactivated})
+        return Routes.of({StaffRegistered: staff_registered, StaffDeactivated: self.deactivated})

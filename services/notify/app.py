@@ -9,9 +9,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+from nats.js import JetStreamContext
+
+from backbone import rebuild as rebuilding
 from backbone import service
 from backbone.consumer import ConsumerSpec
+from backbone.db import Connection
+from backbone.rebuild import RebuildReport
 from backbone.service import Runtime, ServiceSpec
 from backbone.timers import Timer
 from contracts.notify import ListDeliveries, ListInbox, MarkRead, SetChannelPreference, SetDigestMode
@@ -23,6 +29,7 @@ from services.notify.digest import DIGEST_TIMER, Digest, Morning
 from services.notify.outcomes import Outcomes
 from services.notify.planning import SEND_TIMER, Planner, Send
 from services.notify.preview import PreviewError, preview
+from services.notify.rebuild import PLAN
 from services.notify.rules import UnknownRuleError, load_rules
 from services.notify.settings import NotifySettings
 from services.notify.templates import TemplateError, Templates
@@ -67,3 +74,18 @@ build = make_build()
 
 def main() -> None:
     asyncio.run(service.run(NAME, MIGRATIONS, build))
+
+
+async def rebuild(conn: Connection, js: JetStreamContext | None) -> RebuildReport:
+    """Drop notify's read models and rebuild them from history (docs/audit-as-of.md)."""
+    return await rebuilding.rebuild(conn, js, PLAN)
+
+
+async def digests(conn: Connection) -> dict[str, Any]:
+    """The sha256 of each of notify's read models."""
+    return await rebuilding.digest(conn, PLAN)
+
+
+async def check_rebuild(conn: Connection, js: JetStreamContext | None) -> dict[str, Any]:
+    """Rebuild into a transaction that is rolled back, and compare its digests with the live ones."""
+    return await rebuilding.check(conn, js, PLAN)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from backbone.crypto import ERASED
 from backbone.db import Connection
 from backbone.events import EventMeta, Routes
 from contracts.base import Actor, Event
@@ -63,7 +64,10 @@ async def deceased(conn: Connection, event: MemberDeceased, meta: EventMeta) -> 
 
 
 async def erased(conn: Connection, event: PersonalDataErased, meta: EventMeta) -> None:
+    """No message reaches the person any more, and the messages their own inbox held are blanked."""
     await _suppress(conn, event.retiree_id, "erased", meta.occurred_at)
+    await conn.execute("UPDATE notify.inbox_messages SET subject = $2, body = $2 WHERE recipient = $1",
+                       f"retiree:{event.retiree_id}", ERASED)
 
 
 PROJECTION = Routes.of({

@@ -5,12 +5,21 @@ from __future__ import annotations
 import asyncio
 import typing
 from pathlib import Path
+from typing import Any
 
+from nats.js import JetStreamContext
+
+from backbone import rebuild as rebuilding
 from backbone import service
+from backbone.db import Connection
+from backbone.key_upkeep import KeyUpkeep
+from backbone.rebuild import RebuildReport
 from backbone.service import Runtime, ServiceSpec
 from contracts.profiles import (
     ArchiveCommand,
     CountRetireesPerUnit,
+    ErasureRequestCommand,
+    GetErasureCertificate,
     GetRetiree,
     GetRetireeCards,
     GetRetireeHistory,
@@ -24,20 +33,25 @@ from contracts.profiles import (
     UnitCommand,
 )
 from services.profiles import (
+    erasure_handlers,
     handlers,
     importing,
     read_access,
     retiree_archive,
+    retiree_as_of,
     retiree_history,
     search_index,
     unit_directory,
 )
+from services.profiles.rebuild import plan as rebuild_plan
 
 NAME = "profiles"
 MIGRATIONS = Path(__file__).parent / "migrations"
 OPENS_PERSONAL_DATA = True  # it unwraps per-person keys: the only services given the master key
 CONSUMERS: tuple[str, ...] = ()  # what NATS lets it do beyond its own subjects (wanqing/nats_auth.py)
 ASKS: tuple[str, ...] = ()
+# The read models that hold something of a person (sealed values, index tokens): vacuumed after an erasure.
+PERSONAL_TABLES = ("retirees", "survivors", "id_index", "search_index")
 
 
 def build(rt: Runtime) -> ServiceSpec:
@@ -51,8 +65,11 @@ def build(rt: Runtime) -> ServiceSpec:
     for model in typing.get_args(ArchiveCommand):
         rt.router.command(model, handlers.retiree_command)
     rt.router.command(ImportRoster, importing.import_roster)
+    for model in typing.get_args(ErasureRequestCommand):
+        rt.router.command(model, erasure_handlers.erasure_request_command)
+    rt.router.query(GetErasureCertificate, erasure_handlers.ErasureCertificates(rt.store, rt.keyring).get_certificate)
     archive = retiree_archive.ArchiveQueries(rt.keyring)
-    rt.router.query(GetRetiree, archive.get_retiree)
+    rt.router.query(GetRetiree, retiree_as_of.RetireeAsOf(rt.keyring, archive).get_retiree)  # as_of: audits
     rt.router.query(GetRetireeCards, archive.get_cards)
     rt.router.query(GetRetireeHistory, retiree_history.get_history)
     rt.router.query(SearchRetirees, index.search)
@@ -62,11 +79,30 @@ def build(rt: Runtime) -> ServiceSpec:
     rt.router.query(ListStaff, unit_directory.list_staff)
     rt.router.query(ListReadAccess, read_access.list_read_access)
 
+    upkeep = KeyUpkeep(rt.pool, rt.keyring, tables=PERSONAL_TABLES, interval_s=rt.settings.key_upkeep_interval_s,
+                       clock=rt.clock.now)
+
     async def startup() -> None:  # people registered before the search index existed are indexed now
         await index.backfill(rt.pool)
+        upkeep.start()  # re-wrap after rotations, vacuum after erasures, destroy due master versions
 
     return ServiceSpec(startup=startup)
 
 
 def main() -> None:
     asyncio.run(service.run(NAME, MIGRATIONS, build, uses_personal_data=OPENS_PERSONAL_DATA))
+
+
+async def rebuild(conn: Connection, js: JetStreamContext | None) -> RebuildReport:
+    """Drop profiles's read models and rebuild them from history (docs/audit-as-of.md)."""
+    return await rebuilding.rebuild(conn, js, rebuild_plan())
+
+
+async def digests(conn: Connection) -> dict[str, Any]:
+    """The sha256 of each of profiles's read models."""
+    return await rebuilding.digest(conn, rebuild_plan())
+
+
+async def check_rebuild(conn: Connection, js: JetStreamContext | None) -> dict[str, Any]:
+    """Rebuild into a transaction that is rolled back, and compare its digests with the live ones."""
+    return await rebuilding.check(conn, js, rebuild_plan())

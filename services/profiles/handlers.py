@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from uuid import UUID
 
 import asyncpg
@@ -28,6 +29,7 @@ from contracts.profiles import (
 )
 from services.profiles import directory
 from services.profiles.directory import Staff, Unit, UnitFacts
+from services.profiles.erasure_handlers import request_approved
 from services.profiles.retiree import Facts, Retiree, decide, evolve
 
 
@@ -90,7 +92,11 @@ async def retiree_command(ctx: CommandContext, cmd: ArchiveCommand) -> Accepted:
     named = _named_unit(cmd)
     unit_exists = (await load_unit(ctx, named))[0].exists if named else True
     digest, owner = (await _id_owner(ctx, cmd)) if isinstance(cmd, RegisterRetiree) else (None, None)
-    facts = Facts(now=ctx.now, unit_exists=unit_exists, id_number_owner=owner)
+    erasing = isinstance(cmd, ErasePersonalData)
+    approved = (isinstance(cmd, ErasePersonalData) and cmd.request_id is not None
+                and await request_approved(ctx, stream, cmd.request_id))
+    facts = Facts(now=ctx.now, unit_exists=unit_exists, id_number_owner=owner, erasure_request_approved=approved,
+                  erasure_expires_at=_erasure_expiry(ctx) if erasing else None)
     events = decide(cmd, state, facts)
     reply = await ctx.record(stream, version, events, unit=state.unit or named or "")
     if digest is not None:
@@ -102,4 +108,13 @@ async def retiree_command(ctx: CommandContext, cmd: ArchiveCommand) -> Accepted:
     if isinstance(cmd, ErasePersonalData):
         assert ctx.keyring is not None
         await ctx.keyring.erase(ctx.conn, str(cmd.retiree_id))
+        # Every older copy of the key (dead tuple, WAL, dump) is wrapped by a version destroyed after the window;
+        # the key upkeep re-wraps the live keys and vacuums the key table (backbone/key_upkeep.py).
+        ctx.keyring.rotate(ctx.now)
     return reply
+
+
+def _erasure_expiry(ctx: CommandContext) -> datetime | None:
+    assert ctx.keyring is not None
+    keys = ctx.keyring.master_keys
+    return ctx.now + keys.backup_window if keys is not None else None

@@ -1,4 +1,8 @@
-"""Who read whose sensitive data (查阅记录): every opening of sealed plaintext is written here, and listed."""
+"""Who read whose sensitive data (查阅记录): every opening of sealed plaintext is written here, and listed.
+
+The table is a chained log (migrations/003_read_access_chain.sql, docs/audit.md): each row is hash-chained on
+insert by a trigger and the chain's head is in every signed checkpoint, so a deleted or edited row is found.
+"""
 
 from __future__ import annotations
 
@@ -52,7 +56,9 @@ async def list_read_access(conn: Connection, q: ListReadAccess, _now: datetime) 
     if q.actor.role is not Role.DISTRICT_OFFICE:
         raise forbidden("only the district office may list read-access records", zh="只有区老干部局可以查看查阅记录")
     rows = await conn.fetch(
-        "SELECT * FROM profiles.read_access WHERE ($1::uuid IS NULL OR retiree_id = $1) "
+        # Not the chain's own bytes (entry, prev_hash, hash: docs/audit.md); its number is the entry's place.
+        "SELECT access_id, at, user_id, role, actor_unit, retiree_id, fields, purpose, success, detail, chain_seq "
+        "FROM profiles.read_access WHERE ($1::uuid IS NULL OR retiree_id = $1) "
         "AND ($2::text IS NULL OR user_id = $2) ORDER BY access_id DESC LIMIT $3",
         q.retiree_id, q.user, q.limit,
     )

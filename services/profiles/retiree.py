@@ -106,6 +106,10 @@ class Facts:
     now: datetime
     unit_exists: bool = True  # the unit named by the command (registration, approval, transfer)
     id_number_owner: UUID | None = None  # the retiree already holding the command's ID number, if any
+    # When the last readable copy of an erased person's key goes (the rotation's old versions are destroyed).
+    erasure_expires_at: datetime | None = None
+    # Whether the request an erasure names (ErasePersonalData.request_id) was approved by the district office.
+    erasure_request_approved: bool = False
 
     @property
     def today(self) -> date:
@@ -342,6 +346,9 @@ def _decide_recorded(cmd: RetireeFactCommand, state: Retiree, facts: Facts) -> l
             if cmd.actor.role is not Role.DISTRICT_OFFICE:
                 raise forbidden("only the district office may erase a person's data",
                                 zh="只有区老干部局可以删除人员的个人信息")
-            return [PersonalDataErased(retiree_id=rid, reason=cmd.reason)]
+            if cmd.request_id is not None and not facts.erasure_request_approved:
+                raise conflict("the erasure request is not approved", zh="该删除申请尚未审批同意，不能办理删除")
+            return [PersonalDataErased(retiree_id=rid, reason=cmd.reason, request_id=cmd.request_id,
+                                       readable_copies_expire_at=facts.erasure_expires_at)]
         case _:
             assert_never(cmd)

@@ -172,9 +172,18 @@ async def member_deceased(conn: Connection, event: MemberDeceased, _meta: EventM
     await _set(conn, event.retiree_id, status="deceased", died_on=event.died_on, hospitalized_since=None)
 
 
+# The plaintext facts of the row go with the key (birth date and sex, health, family, groups); the row stays for
+# counts and history, its sealed columns unreadable. The key upkeep vacuums the table (backbone/key_upkeep.py).
+ERASED_FACTS: dict[str, Any] = {
+    "sex": None, "birth_date": None, "hospitalized_since": None, "living_alone": False, "risk_tier": "normal",
+    "party_branch": None, "community": None, "interest_groups": [], "talent_skills": None,
+    "talent_reviewed_on": None,
+}
+
+
 async def personal_data_erased(conn: Connection, event: PersonalDataErased, _meta: EventMeta) -> None:
     await conn.execute("DELETE FROM profiles.id_index WHERE retiree_id = $1", event.retiree_id)
-    await _set(conn, event.retiree_id, erased=True)
+    await _set(conn, event.retiree_id, erased=True, **ERASED_FACTS)
 
 
 async def counted(conn: Connection, event: PersonEvent, _meta: EventMeta) -> None:

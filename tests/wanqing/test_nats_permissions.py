@@ -28,6 +28,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,7 @@ from wanqing.catalog import SERVICES, bus_needs
 from wanqing.certificates import ensure_cluster_certificates, render_cluster_node
 from wanqing.embedded import EmbeddedNats, free_port, nats_server_binary
 from wanqing.nats_auth import (
+    AUDITOR,
     CONSOLE,
     OPS,
     NkeyUser,
@@ -72,15 +74,18 @@ ASKS: dict[str, tuple[str, ...]] = {"profiles": (), "identity": (), "care": (), 
 REQUESTERS = (CONSOLE, OPS)  # people's requests: commands, queries, identity's login and the like
 AUTH = "identity"  # the only one answering wanqing.auth.identity.*
 STREAM = "WANQING"
+AUDIT_STREAM = "WANQING_AUDIT"  # the signed checkpoints (docs/audit.md)
 PROBE = Principal("probe", (">",), (">",), (), allow_responses=False)  # the test's observer, not the platform's
 
 
-def expected(actor: str, kind: str, target: str) -> bool:  # noqa: C901, PLR0911 - the table in one place
+def expected(actor: str, kind: str, target: str) -> bool:  # noqa: C901, PLR0911, PLR0912 - the table in one place
     """May `actor` do `kind` on `target`? The platform's rules, stated once more in plain code."""
     service = actor in DURABLES
     own_durable = target in DURABLES.get(actor, ())
-    if kind == "publish event":
+    if kind in ("publish event", "publish checkpoint"):  # a service's own events and its own checkpoints
         return actor == target
+    if kind in ("subscribe checkpoints", "audit ordered consumer"):  # only the auditor hears the checkpoints
+        return actor == AUDITOR
     if kind in ("publish command", "request command", "publish auth", "request auth"):
         return actor in REQUESTERS
     if kind in ("publish query", "request query"):
@@ -288,7 +293,7 @@ def _cells(probe: Actor, probe_sub: Subscription, actors: dict[str, Actor]) -> t
         payload = json.dumps(body).encode()
         return lambda a: answer_cell(a, lambda: _ask(a.nc, subject, payload))
 
-    principals = [*DURABLES, CONSOLE, OPS]
+    principals = [*DURABLES, CONSOLE, OPS, AUDITOR]
     durables = [d for ds in DURABLES.values() for d in ds]
     wanqing = load_definitions()[0]
     assert wanqing.name == STREAM
@@ -296,6 +301,7 @@ def _cells(probe: Actor, probe_sub: Subscription, actors: dict[str, Actor]) -> t
     for service in DURABLES:
         cells += [
             ("publish event", service, pub(f"wanqing.evt.U0001.{service}.Probe")),
+            ("publish checkpoint", service, pub(f"wanqing.audit.{service}.checkpoint")),
             ("publish command", service, pub(f"wanqing.cmd.{service}.Probe")),
             ("publish query", service, pub(f"wanqing.qry.{service}.Probe")),
             ("subscribe commands", service, sub(f"wanqing.cmd.{service}.*")),
@@ -329,6 +335,9 @@ def _cells(probe: Actor, probe_sub: Subscription, actors: dict[str, Actor]) -> t
         ("account info", "", js(lambda j: j.account_info())),
         ("ordered consumer", STREAM, js(lambda j: j.subscribe("wanqing.evt.>", stream=STREAM, ordered_consumer=True,
                                                              cb=_ignore))),
+        ("subscribe checkpoints", "wanqing.audit.>", sub("wanqing.audit.>")),
+        ("audit ordered consumer", AUDIT_STREAM, js(lambda j: j.subscribe(
+            "wanqing.audit.>", stream=AUDIT_STREAM, ordered_consumer=True, cb=_ignore))),
     ]
     destructive: list[Cell] = [
         ("stream delete", STREAM, js(lambda j: j.delete_stream(STREAM))),
@@ -373,7 +382,7 @@ async def _serve_requests(actors: dict[str, Actor]) -> None:
 
 
 async def test_permission_matrix(platform: Platform) -> None:
-    names = [*DURABLES, CONSOLE, OPS]
+    names = [*DURABLES, CONSOLE, OPS, AUDITOR]
     assert sorted(p.name for p in platform.principals) == sorted(names)
     probe = await _connect(platform, PROBE.name)
     actors = {name: await _connect(platform, name) for name in names}
@@ -433,6 +442,41 @@ async def test_a_forged_event_never_reaches_the_stream(platform: Platform) -> No
         assert await _count(probe, subject) == before + 1
     finally:
         for actor in (probe, care, profiles):
+            await actor.nc.close()
+
+
+async def test_the_auditor_reads_the_checkpoints_and_can_publish_none(platform: Platform) -> None:
+    """A service publishes its signed checkpoint on WANQING_AUDIT; the auditor reads it (ordered consumer from the
+    start) but cannot publish one, nor any service another service's.
+    """
+    from backbone.checkpoints import Coverage, make_body, sign  # noqa: PLC0415
+    from backbone.credentials import new_signing_key  # noqa: PLC0415
+    from wanqing.audit.bundle import read_published_checkpoints  # noqa: PLC0415
+
+    probe = await _connect(platform, PROBE.name)
+    profiles = await _connect(platform, "profiles")
+    care = await _connect(platform, "care")
+    auditor = await _connect(platform, AUDITOR)
+    try:
+        await ensure_streams(probe.nc.jetstream())
+        body = make_body(service="profiles", seq=1, cov=Coverage(), previous="",
+                         made_at=datetime.now(UTC), signer="profiles")
+        checkpoint = sign(body, new_signing_key())
+        subject = "wanqing.audit.profiles.checkpoint"
+        ack = await profiles.nc.jetstream().publish(subject, checkpoint.encode(), stream=AUDIT_STREAM,
+                                                    headers={"Nats-Msg-Id": "profiles-checkpoint-1"}, timeout=5)
+        assert ack.stream == AUDIT_STREAM
+        heard = await read_published_checkpoints(auditor.nc, "profiles")  # the matrix's markers are skipped
+        assert heard[-1].to_json() == checkpoint.to_json()
+        assert auditor.violations == []
+        for actor in (auditor, care):
+            with pytest.raises((nats.errors.TimeoutError, TimeoutError)):
+                await actor.nc.jetstream().publish(subject, checkpoint.encode(), timeout=1)
+            await _sync(actor.nc)
+            assert any("publish" in v and subject in v for v in actor.violations), actor.violations
+        assert len(await read_published_checkpoints(auditor.nc, "profiles")) == len(heard)
+    finally:
+        for actor in (probe, profiles, care, auditor):
             await actor.nc.close()
 
 

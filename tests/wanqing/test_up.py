@@ -87,7 +87,7 @@ def refusals_and_logs_are_readable(data_dir: Path, log: Path) -> None:
 
 
 def services_hold_only_their_own_secrets(children: list[psutil.Process], admin_url: str) -> None:
-    """No secret in any service's environment; the master key file only for profiles and care; each service
+    """No secret in any service's environment; the key folder only for profiles and care; each service
     connects to Postgres as its own role, its password not in its DSN.
     """
     master = {"profiles", "care"}
@@ -100,7 +100,8 @@ def services_hold_only_their_own_secrets(children: list[psutil.Process], admin_u
         env = child.environ()
         seen.add(name)
         assert "WANQING_MASTER_KEY" not in env
-        assert ("WANQING_MASTER_KEY_FILE" in env) is (name in master), name
+        assert "WANQING_MASTER_KEY_FILE" not in env
+        assert ("WANQING_KEY_DIR" in env) is (name in master), name
         dsn = urlsplit(env["WANQING_DATABASE_URL"])
         assert (dsn.username, dsn.password) == (f"wanqing_{name}", None), name
         assert env["WANQING_SIGNING_KEY_FILE"].endswith(f"/{name}.key")
@@ -201,7 +202,7 @@ def facts_after_approval(data_dir: Path, retiree_id: str, seconds: float = 15) -
 
 @pytest.mark.slow
 @pytest.mark.timeout(120)
-def test_up_serves_a_command_end_to_end_and_stops_cleanly(tmp_path: Path) -> None:
+def test_up_serves_a_command_end_to_end_and_stops_cleanly(tmp_path: Path) -> None:  # noqa: PLR0915
     data_dir = tmp_path / "wanqing"
     log = tmp_path / "up.log"
     with log.open("wb") as out:
@@ -215,7 +216,10 @@ def test_up_serves_a_command_end_to_end_and_stops_cleanly(tmp_path: Path) -> Non
         names = {c.name() for c in children}
         assert "nats-server" in names
         assert "postgres" in names
-        assert (data_dir / "master.key").stat().st_mode & 0o777 == OWNER_ONLY
+        keys = data_dir.parent / "wanqing.keys"  # beside the data folder, never in it
+        assert not (data_dir / "master.key").exists()
+        assert keys.stat().st_mode & 0o777 == 0o700  # noqa: PLR2004
+        assert (keys / "master-1.key").stat().st_mode & 0o777 == OWNER_ONLY
 
         retiree_id = str(uuid.uuid4())
         for command, body in (("RegisterUnit", UNIT), ("RegisterRetiree", {"retiree_id": retiree_id, **PERSON}),

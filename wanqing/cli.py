@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import sys
 from collections.abc import Coroutine
@@ -18,7 +19,7 @@ from backbone.credentials import OPS
 from backbone.settings import Settings
 from contracts import schemas, subjects
 from contracts.base import Actor
-from wanqing import access, admin, messages, state
+from wanqing import access, admin, audit, keys_cli, messages, state
 from wanqing.catalog import SERVICES, migrate_all
 from wanqing.durations import parse_duration
 
@@ -34,6 +35,8 @@ app.add_typer(contracts_app, name="contracts")
 app.add_typer(clock_app, name="clock")
 app.add_typer(bench_app, name="bench")
 app.add_typer(notify_app, name="notify")
+app.add_typer(audit.app, name="audit")
+app.add_typer(keys_cli.app, name="keys")
 
 JsonOption = Annotated[str, typer.Option("--json", help="The message body as a JSON object.")]
 ActorOption = Annotated[str | None, typer.Option(
@@ -315,36 +318,39 @@ def verify(service: Annotated[str | None, typer.Argument(help="One service (defa
     raise typer.Exit(1 if broken else 0)
 
 
-REBUILDABLE = ("care",)
+REBUILDABLE = ("profiles", "care", "ceremony", "notify", "identity")
 
 
-async def _rebuild_care(db_url: str, bus_url: str, data_dir: Path) -> dict[str, Any]:
+async def _rebuild(service: str, db_url: str, bus_url: str, data_dir: Path) -> dict[str, Any]:
     import nats  # noqa: PLC0415 - only the rebuild talks to the bus directly
 
     from backbone.db import create_pool  # noqa: PLC0415
-    from services.care.app import rebuild  # noqa: PLC0415
 
+    app_module = importlib.import_module(f"services.{service}.app")
     pool = await create_pool(db_url, min_size=1, max_size=1)
     nc = await nats.connect(bus_url, connect_timeout=5, max_reconnect_attempts=3,
                             **access.nats_options(data_dir, OPS))
     try:
         async with pool.acquire() as conn:
-            return (await rebuild(conn, nc.jetstream())).as_dict()
+            report = await app_module.rebuild(conn, nc.jetstream())
+            return dict(report.as_dict())
     finally:
         await nc.close()
         await pool.close()
 
 
 @app.command()
-def rebuild(service: Annotated[str, typer.Argument(help="The service whose read models to rebuild: care.")]) -> None:
-    """Drop a service's read models and rebuild them from the event history (see docs/care.md)."""
-    from services.care.app import RebuildError  # noqa: PLC0415
+def rebuild(service: Annotated[str, typer.Argument(help="The service whose read models to rebuild.")]) -> None:
+    """Drop a service's read models and rebuild them from the event history (docs/audit.md; `wanqing audit
+    rebuild-digests` checks that a rebuild gives the same read models without changing them).
+    """
+    from backbone.rebuild import RebuildError  # noqa: PLC0415
 
     if service not in REBUILDABLE:
         fail(f"cannot rebuild {service!r}; rebuildable: {', '.join(REBUILDABLE)}")
     settings = Settings()
     try:
-        print_json(run_async(_rebuild_care(database_url(settings), nats_url(settings), settings.data_dir)))
+        print_json(run_async(_rebuild(service, database_url(settings), nats_url(settings), settings.data_dir)))
     except RebuildError as exc:
         fail(str(exc), 1)
 

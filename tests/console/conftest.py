@@ -150,8 +150,8 @@ class Browser:
     def _header(self) -> dict[str, str]:
         return {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())} if self.cookies else {}
 
-    def get(self, path: str) -> httpx.Response:
-        return self._keep(self.http.get(path, headers=self._header()))
+    def get(self, path: str, params: dict[str, str] | None = None) -> httpx.Response:
+        return self._keep(self.http.get(path, params=params, headers=self._header()))
 
     def post(self, path: str, data: dict[str, str], files: dict[str, Any] | None = None) -> httpx.Response:
         return self._keep(self.http.post(path, data=data, files=files, headers=self._header()))

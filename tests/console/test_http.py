@@ -245,7 +245,7 @@ def test_the_console_holds_only_its_own_secrets(console_platform: ConsolePlatfor
     assert len(consoles) == 1
     env = consoles[0].environ()
     assert env["WANQING_NATS_NKEY_FILE"].endswith("/console.nk")
-    for secret in ("WANQING_MASTER_KEY", "WANQING_MASTER_KEY_FILE", "WANQING_SIGNING_KEY_FILE",
+    for secret in ("WANQING_MASTER_KEY", "WANQING_MASTER_KEY_FILE", "WANQING_KEY_DIR", "WANQING_SIGNING_KEY_FILE",
                    "WANQING_TRUST_FILE", "WANQING_DATABASE_URL"):
         assert secret not in env, secret
 
@@ -345,6 +345,23 @@ async def _reads(database_url: str, rid: str, user: str, purpose: str) -> int:
         await conn.close()
 
 
+def test_a_head_asks_the_units_task_list_as_it_stood(console_platform: ConsolePlatform, browser_for: Any) -> None:
+    clerk: Browser = browser_for("clerk-U0001")
+    _hospitalised(clerk, console_platform.district.people["王秀兰"], "区人民医院")
+    _eventually(lambda: "住院看望" in clerk.get("/").text, "the visit on the clerk's 今日工作")
+    head: Browser = browser_for("head-U0001")
+    assert "按时点查询" in head.get("/").text
+    now = datetime.now(LOCAL_TZ).isoformat()  # to the microsecond: the visit was opened within this second
+    page = head.get("/audit", params={"kind": "tasks", "unit": "U0001", "at": now})
+    assert page.status_code == HTTPStatus.OK
+    assert "住院看望" in _text(page.text), _text(page.text)[:800]
+    before = head.get("/audit?kind=tasks&unit=U0001&at=2001-01-01T09:00")
+    assert before.status_code == HTTPStatus.OK
+    assert "住院看望" not in _text(before.text)  # nothing was owed in 2001
+    other = head.get("/audit", params={"kind": "tasks", "unit": "U0002", "at": now})
+    assert "无权" in _text(other.text)
+
+
 def test_zz_a_unit_head_sees_the_units_escalated_tasks(console_platform: ConsolePlatform,
                                                        browser_for: Any) -> None:
     """Last in the module: it moves the platform's clock 4½ days on (a hospital visit is due in 3 days and goes to
@@ -352,8 +369,7 @@ def test_zz_a_unit_head_sees_the_units_escalated_tasks(console_platform: Console
     """
     clerk: Browser = browser_for("clerk-U0001")
     rid = console_platform.district.people["王秀兰"]
-    _record(clerk, rid, "RecordHospitalization", {"hospital": "区人民医院", "admitted_on": _today(),
-                                                   "severity": "critical"})
+    _hospitalised(clerk, rid, "区人民医院")
     _eventually(lambda: "住院看望" in clerk.get("/").text, "the visit on the clerk's 今日工作")
     asyncio.run(_move_clock(console_platform.up.database_url, hours=108))
     try:

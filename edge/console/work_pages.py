@@ -87,21 +87,19 @@ async def complete_task(request: Request, task_id: str, session: Session) -> Res
     return see_other(f"/tasks/{task_id}?done=1")
 
 
-@router.post("/tasks/{task_id}/assign", response_model=None)
-async def assign_task(request: Request, task_id: str, session: Session) -> Response:
-    form = await checked_form(request, session)
-    reply = await console(request).bus.command(session.credentials, "care", "AssignTask",
-                                               {"task_id": task_id, "assignee": form.get("assignee", "").strip()})
-    if isinstance(reply, Refused):
-        return await _task_page(request, session, task_id, FormState(message=reply.message), 422)
-    return see_other(f"/tasks/{task_id}")
+# The two small forms of a task page: the command, and the one field it takes from the form.
+TASK_ACTIONS = {"assign": ("AssignTask", "assignee"), "cancel": ("CancelTask", "reason")}
 
 
-@router.post("/tasks/{task_id}/cancel", response_model=None)
-async def cancel_task(request: Request, task_id: str, session: Session) -> Response:
+@router.post("/tasks/{task_id}/{action}", response_model=None)
+async def task_action(request: Request, task_id: str, action: str, session: Session) -> Response:
+    """改派 (assign) or 取消 (cancel, with its reason); a refusal shows the task page again with its reason."""
     form = await checked_form(request, session)
-    reply = await console(request).bus.command(session.credentials, "care", "CancelTask",
-                                               {"task_id": task_id, "reason": form.get("reason", "").strip()})
+    if action not in TASK_ACTIONS:
+        return render(request, "refused.html", 404, title="没有找到", refusal=None, text="没有这项操作")
+    command, field_name = TASK_ACTIONS[action]
+    reply = await console(request).bus.command(session.credentials, "care", command,
+                                               {"task_id": task_id, field_name: form.get(field_name, "").strip()})
     if isinstance(reply, Refused):
         return await _task_page(request, session, task_id, FormState(message=reply.message), 422)
     return see_other(f"/tasks/{task_id}")

@@ -34,10 +34,9 @@ from nats.js.api import DeliverPolicy
 from backbone.db import Connection
 from backbone.envelope import parse
 from backbone.events import EventMeta, Routes, decode
-from contracts import subjects
+from backbone.relay import STREAM
+from contracts.subjects import ALL_EVENTS
 
-STREAM = "WANQING"
-ALL_EVENTS = f"{subjects.ROOT}.evt.>"
 OWNER_TOKEN = 3  # wanqing.evt.<unit>.<service>.<Type>
 FETCH_TIMEOUT_S = 10.0
 
@@ -59,6 +58,7 @@ class Source:
 
     consumer: str
     routes: Routes
+    subject: str = ALL_EVENTS  # what of the stream to read (the consumer's filter, when it has one)
 
 
 @dataclass(frozen=True)
@@ -119,13 +119,13 @@ async def replay_own(conn: Connection, plan: RebuildPlan) -> int:
 
 async def replay_stream(conn: Connection, js: JetStreamContext, source: Source, applied: set[UUID],
                         report: RebuildReport) -> None:
-    """Every event on the stream the live consumer applied, in stream order, through the source's projections.
-    The whole stream is read (the consumer's filter is not known here); other events are skipped.
+    """Every event of `source.subject` the live consumer applied, in stream order, through the source's
+    projections; other events are skipped. RebuildError when an applied event is no longer on the stream.
     """
     seen: set[UUID] = set()
     info = await js.stream_info(STREAM)
     if applied and info.state.messages:
-        sub = await js.subscribe(ALL_EVENTS, stream=STREAM, ordered_consumer=True,
+        sub = await js.subscribe(source.subject, stream=STREAM, ordered_consumer=True,
                                  deliver_policy=DeliverPolicy.ALL, idle_heartbeat=2.0)
         try:
             while True:

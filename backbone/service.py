@@ -135,7 +135,7 @@ def nats_security(settings: Settings) -> BaseSecurity | None:
 
 def nats_inbox(name: str, settings: Settings) -> str:
     """Replies come to the service's own inbox prefix when it has a NATS user: nobody else may read them."""
-    return f"_INBOX_{name}" if settings.nats_nkey_file is not None else "_INBOX"
+    return subjects.inbox_prefix(name) if settings.nats_nkey_file is not None else "_INBOX"
 
 
 def resolve_urls(settings: Settings) -> tuple[str, str]:

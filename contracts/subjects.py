@@ -8,6 +8,11 @@ ROOT = "wanqing"
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
+def inbox_prefix(principal: str) -> str:
+    """A principal's own reply subjects (`_INBOX_<principal>`): NATS lets only that principal subscribe to them."""
+    return f"_INBOX_{check_token(principal, 'principal')}"
+
+
 def check_token(token: str, what: str = "token") -> str:
     """A subject token: no dots, spaces or wildcards, so permissions can cut by it."""
     if not _TOKEN.fullmatch(token):

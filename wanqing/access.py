@@ -140,7 +140,7 @@ def nats_options(data_dir: Path, principal: str) -> dict[str, Any]:
     seed = data_dir / "secrets" / "nats" / f"{principal}.nk"
     if not seed.exists():
         return {}
-    return {"nkeys_seed": str(seed), "inbox_prefix": f"_INBOX_{principal}"}
+    return {"nkeys_seed": str(seed), "inbox_prefix": subjects.inbox_prefix(principal)}
 
 
 @dataclass(frozen=True)

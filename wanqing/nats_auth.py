@@ -89,7 +89,7 @@ DENY_ALL: tuple[str, ...] = (
 
 def inbox_prefix(name: str) -> str:
     """Each principal's own reply subjects, so that nobody else may subscribe to its replies."""
-    return f"_INBOX_{subjects.check_token(name, 'principal')}"
+    return subjects.inbox_prefix(name)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from contracts import subjects
 from contracts.base import Accepted, Answer, QueryReply, Refused, Reply
 from contracts.errors import ErrorCode
 from edge.console.settings import ConsoleSettings
-from wanqing.access import Credentials
+from wanqing.access import CONSOLE, Credentials
 
 QUERY_REPLY: TypeAdapter[Answer | Refused] = TypeAdapter(QueryReply)
 COMMAND_REPLY: TypeAdapter[Accepted | Refused] = TypeAdapter(Reply)
@@ -46,13 +46,19 @@ class Bus:
     def connected(self) -> bool:
         return self._nc is not None and self._nc.is_connected
 
-    async def connect(self) -> None:
-        options: dict[str, Any] = {"max_reconnect_attempts": -1, "connect_timeout": 5}
+    def nats_options(self) -> dict[str, Any]:
+        """The `console` NATS user (its nkey, its own inbox) and TLS, for every connection the console opens."""
+        options: dict[str, Any] = {}
         if self._settings.nats_nkey_file is not None:
-            options |= {"nkeys_seed": str(self._settings.nats_nkey_file), "inbox_prefix": "_INBOX_console"}
+            options |= {"nkeys_seed": str(self._settings.nats_nkey_file),
+                        "inbox_prefix": subjects.inbox_prefix(CONSOLE)}
         if self._settings.nats_ca_file is not None:
             options["tls"] = ssl.create_default_context(cafile=self._settings.nats_ca_file)
-        self._nc = await nats.connect(self._settings.nats_url, **options)
+        return options
+
+    async def connect(self) -> None:
+        self._nc = await nats.connect(self._settings.nats_url, max_reconnect_attempts=-1, connect_timeout=5,
+                                      **self.nats_options())
 
     async def close(self) -> None:
         if self._nc is not None:

@@ -104,11 +104,10 @@ async def confirm(request: Request, session: Session) -> Response:
         return render(request, "import.html", 422, unit=pending.unit, stage="upload",
                       message="花名册中有问题行：请改正后重新上传，或勾选“跳过有问题的行”后确认")
     del PENDING[form["token"]]
-    settings = console(request).settings
-    nats = {"nkeys_seed": str(settings.nats_nkey_file), "inbox_prefix": "_INBOX_console"} \
-        if settings.nats_nkey_file else {}
+    app = console(request)
     outcome = ImportOutcome(pending.roster)
-    await send_batches(Access(settings.nats_url, session.credentials, nats), pending.unit, pending.filename,
+    await send_batches(Access(app.settings.nats_url, session.credentials, app.bus.nats_options()), pending.unit,
+                       pending.filename,
                        pending.roster.valid_records, None, outcome)
     return render(request, "import.html", unit=pending.unit, stage="done", outcome=outcome,
                   filename=pending.filename)

@@ -21,9 +21,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-import nats.errors
 from nats.js import JetStreamContext
-from nats.js.api import DeliverPolicy
 
 from backbone import rebuild as rebuilding
 from backbone.db import Connection
@@ -93,38 +91,12 @@ async def rebuild(conn: Connection, js: JetStreamContext) -> RebuildReport:
 
 async def _replay_profiles(conn: Connection, js: JetStreamContext, applied: set[UUID],
                            report: RebuildReport) -> None:
-    subject = subjects.events_of_service("profiles")
-    info = await js.stream_info(STREAM, subjects_filter=subject)
-    on_stream = sum((info.state.subjects or {}).values()) if info.state.subjects else 0
-    seen: set[UUID] = set()
-    if on_stream:
-        sub = await js.subscribe(subject, stream=STREAM, ordered_consumer=True, deliver_policy=DeliverPolicy.ALL,
-                                 idle_heartbeat=2.0)
-        try:
-            while True:
-                try:
-                    msg = await sub.next_msg(timeout=FETCH_TIMEOUT_S)
-                except nats.errors.TimeoutError as exc:
-                    msg_ = f"the stream {STREAM} stopped delivering profiles' events before its end"
-                    raise RebuildError(msg_) from exc
-                env = parse(msg.data)
-                if env.event_id in applied and env.event_id not in seen:
-                    seen.add(env.event_id)
-                    event = decode(env, "profiles")
-                    if event is not None:
-                        await FROM_PROFILES.apply(conn, event, EventMeta.of(env))
-                    report.profiles_events += 1
-                elif env.event_id not in applied:
-                    report.profiles_skipped_not_applied_yet += 1
-                if msg.metadata.num_pending == 0:
-                    break
-        finally:
-            await sub.unsubscribe()
-    missing = len(applied - seen)
-    if missing:
-        # Profiles events care applied that the stream no longer has: a rebuild would lose them, so refuse.
-        msg_ = f"{missing} profiles event(s) care applied are no longer on the stream {STREAM}; not rebuilding"
-        raise RebuildError(msg_)
+    """Profiles' events care applied, through backbone's stream replay (it refuses when one is gone)."""
+    counted = rebuilding.RebuildReport("care")
+    source = rebuilding.Source(PROFILES_CONSUMER, FROM_PROFILES, subjects.events_of_service("profiles"))
+    await rebuilding.replay_stream(conn, js, source, applied, counted)
+    report.profiles_events += counted.stream_events
+    report.profiles_skipped_not_applied_yet += counted.stream_skipped_not_applied_yet
 
 
 async def _replay_own(conn: Connection, report: RebuildReport) -> None:

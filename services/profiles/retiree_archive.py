@@ -12,6 +12,8 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
+import asyncpg
+
 from backbone.crypto import ERASED, KeyErased, Keyring
 from backbone.db import Connection, row_to_json
 from backbone.events import EventMeta, Routes
@@ -265,14 +267,7 @@ class ArchiveQueries:
         if q.reveal and not q.purpose:
             raise refused("say why: revealing sensitive fields needs a purpose",
                           zh="查看身份证号、电话等敏感信息须说明用途", field="purpose")
-        result = {c: row[c] for c in PLAIN_COLUMNS}
-        result["age"] = _age(row["birth_date"], local_date(now))
-        result["name"] = await open_field(conn, self._keyring, q.retiree_id, "name", row["sealed_name"])
-        for name in q.reveal:
-            if name == "survivor":
-                result["survivors"] = await self._survivors(conn, q.retiree_id)
-            else:
-                result[name] = await open_field(conn, self._keyring, q.retiree_id, name, row[f"sealed_{name}"])
+        result = await self.opened(conn, row, q.reveal, local_date(now))
         erased = row["erased"]
         await record_access(conn, q.actor, q.retiree_id, fields, q.purpose, success=not erased,
                             detail="erased" if erased else None)
@@ -307,6 +302,22 @@ class ArchiveQueries:
             Access(c.retiree_id, ["name"], q.purpose, success=not c.erased, detail="erased" if c.erased else "cards")
             for c in cards])
         return [c.model_dump(mode="json") for c in cards]
+
+    async def opened(self, conn: Connection, row: asyncpg.Record, reveal: Sequence[str], today: date,
+                     ) -> dict[str, Any]:
+        """A person's row as GetRetiree answers it: the plain facts, the age on `today`, the name, and the sealed
+        fields asked for (already authorised and to be recorded by the caller).
+        """
+        rid = row["retiree_id"]
+        result = {c: row[c] for c in PLAIN_COLUMNS}
+        result["age"] = _age(row["birth_date"], today)
+        result["name"] = await open_field(conn, self._keyring, rid, "name", row["sealed_name"])
+        for name in reveal:
+            if name == "survivor":
+                result["survivors"] = await self._survivors(conn, rid)
+            else:
+                result[name] = await open_field(conn, self._keyring, rid, name, row[f"sealed_{name}"])
+        return result
 
     async def _survivors(self, conn: Connection, rid: UUID) -> list[dict[str, Any]]:
         rows = await conn.fetch("SELECT * FROM profiles.survivors WHERE retiree_id = $1 ORDER BY recorded_at", rid)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from uuid import UUID
 
 from backbone.crypto import Keyring
 from backbone.db import Connection, row_to_json
@@ -29,7 +28,7 @@ from contracts.errors import forbidden, not_found, refused
 from contracts.profiles import SERVICE, GetRetiree, retiree_stream
 from services.profiles import retiree
 from services.profiles.read_access import record_access
-from services.profiles.retiree_archive import PLAIN_COLUMNS, PROJECTION, ArchiveQueries, _age, open_field
+from services.profiles.retiree_archive import PROJECTION, ArchiveQueries
 
 # The person's rows in the archive's read model that the projection writes (the search index is not replayed:
 # it answers no GetRetiree field).
@@ -97,29 +96,10 @@ class RetireeAsOf:
                     await PROJECTION.apply(conn, event, EventMeta.of(env))
             row = await conn.fetchrow("SELECT * FROM profiles.retirees WHERE retiree_id = $1", q.retiree_id)
             assert row is not None, "a registered person has a row"
-            result = {c: row[c] for c in PLAIN_COLUMNS}
-            result["age"] = _age(row["birth_date"], local_date(at))
-            result["name"] = await open_field(conn, self._keyring, q.retiree_id, "name", row["sealed_name"])
-            for name in q.reveal:
-                if name == "survivor":
-                    result["survivors"] = await self._survivors(conn, q.retiree_id)
-                else:
-                    result[name] = await open_field(conn, self._keyring, q.retiree_id, name, row[f"sealed_{name}"])
+            result = await self._archive.opened(conn, row, q.reveal, local_date(at))
         finally:
             await undo.rollback()
         return row_to_json(result)
-
-    async def _survivors(self, conn: Connection, rid: UUID) -> list[dict[str, Any]]:
-        rows = await conn.fetch("SELECT * FROM profiles.survivors WHERE retiree_id = $1 ORDER BY recorded_at", rid)
-        return [
-            {
-                "relation": r["relation"],
-                "name": await open_field(conn, self._keyring, rid, "survivor_name", r["sealed_name"]),
-                "phone": await open_field(conn, self._keyring, rid, "phone", r["sealed_phone"]),
-                "address": await open_field(conn, self._keyring, rid, "address", r["sealed_address"]),
-            }
-            for r in rows
-        ]
 
 
 def _shown(at: datetime) -> str:

@@ -17,6 +17,7 @@ import nats.errors
 import typer
 
 from backbone.settings import Settings
+from contracts import subjects
 from contracts.registry import SERVICES
 from wanqing import access, state
 from wanqing.audit import app
@@ -112,7 +113,8 @@ def checkpoints(
     name = _service(service)
     if nats_url:
         async def from_bus() -> dict[str, Any]:
-            options: dict[str, Any] = {"nkeys_seed": str(nkey), "inbox_prefix": "_INBOX_auditor"} if nkey else {}
+            options: dict[str, Any] = ({"nkeys_seed": str(nkey), "inbox_prefix": subjects.inbox_prefix("auditor")}
+                                       if nkey else {})
             nc = await nats.connect(nats_url, connect_timeout=5, max_reconnect_attempts=3, **options)
             try:
                 return checkpoints_doc(name, await read_published_checkpoints(nc, name), keys)

@@ -17,9 +17,11 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
 from backbone import metrics
+from backbone.crypto import Keyring
 from backbone.db import quote_ident
 from backbone.envelope import parse
 from backbone.events import EventMeta, Routes, UndecodableEventError, decode
+from backbone.facts import open_facts
 from backbone.relay import STREAM
 from contracts import subjects
 from contracts.base import Envelope, Event
@@ -29,6 +31,7 @@ log = structlog.get_logger()
 
 HOLD_GRACE_S = 5.0
 SUBJECT_TOKENS = 5  # wanqing.evt.<unit>.<service>.<EventType>
+OWNER_TOKEN = 3
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,8 @@ class ConsumerSpec:
     base_delay_s: float = 0.2
     max_delay_s: float = 60.0
     batch: int = 100
+    # The service's keyring, when its handlers decide with facts sealed for it (backbone/facts.py).
+    keyring: Keyring | None = None
 
     @property
     def filter_subjects(self) -> tuple[str, ...]:
@@ -151,7 +156,7 @@ class Consumer:
                 await msg.nak(delay=max(0.05, blocker_due - now + 0.05))
                 return
         try:
-            applied = await self._apply(event, EventMeta.of(env))
+            applied = await self._apply(event, EventMeta.of(env), env, msg.subject)
         except Exception as exc:  # noqa: BLE001 - any handler failure is retried, then dead-lettered
             await self._failed(msg, env, exc)
             return
@@ -161,13 +166,17 @@ class Consumer:
         log.debug("event_handled", consumer=self.spec.name, type=env.type, duplicate=not applied)
         metrics.CONSUMED.labels(self.spec.name, "applied" if applied else "duplicate").inc()
 
-    async def _apply(self, event: Event, meta: EventMeta) -> bool:
+    async def _apply(self, event: Event, meta: EventMeta, env: Envelope, subject: str) -> bool:
         async with self._pool.acquire() as conn, conn.transaction():
             seen = await conn.fetchval(
                 f"SELECT 1 FROM {self._s}.inbox WHERE consumer = $1 AND event_id = $2", self.spec.name, meta.event_id
             )
             if seen:
                 return False
+            if self.spec.keyring is not None and event.SEALED_FACTS:
+                opened = decode_delivery(subject, await open_facts(conn, self.spec.keyring, env,
+                                                                   subject.split(".")[OWNER_TOKEN]))
+                event = opened if opened is not None else event
             # The handlers run before the inbox insert so the transaction's first write is their own effect.
             await self.spec.routes.apply(conn, event, meta)
             await conn.execute(

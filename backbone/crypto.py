@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from backbone.master_keys import MasterKeys
 
 PREFIX = "wqenc:v1:"
+SHARED_KEY_PREFIX = "wqkey:v1:"  # a data key handed to another service: wqkey:v1:<master version>:<base64>
 ERASED = "[已删除]"  # what a reader sees in place of an erased person's field
 
 
@@ -187,16 +188,51 @@ class Keyring:
     async def open(self, conn: Connection, person_id: str, field: str, sealed: str) -> str:
         return self.open_with(await self.key_for(conn, person_id, create=False), person_id, field, sealed)
 
+    async def share(self, conn: Connection, holder: str) -> str:
+        """The holder's key (created if new), wrapped by the current master version for another service that
+        holds the same master keys: what an event carries so that service can `adopt` it.
+        """
+        key = await self.key_for(conn, holder, create=True)
+        self.refresh()
+        wrapped = base64.b64encode(self._wrap(holder, key)).decode()
+        return f"{SHARED_KEY_PREFIX}{self.current_version}:{wrapped}"
+
+    async def adopt(self, conn: Connection, holder: str, shared: str) -> None:
+        """Keep a key another service shared, unless a key (live or erased) is already kept for the holder: an
+        erased key is never brought back by an old event. KeyErased when its master version is destroyed.
+        """
+        if holder in self._cache or await conn.fetchval(f"SELECT 1 FROM {self._t} WHERE person_id = $1", holder):
+            return
+        if not shared.startswith(SHARED_KEY_PREFIX):
+            raise UndecryptableValue(f"{holder}: not a shared key")
+        version, _, body = shared[len(SHARED_KEY_PREFIX):].partition(":")
+        try:
+            key = self._unwrap(holder, base64.b64decode(body), int(version))
+        except (InvalidTag, ValueError) as exc:
+            raise UndecryptableValue(f"{holder}: the shared key does not open") from exc
+        self.refresh()
+        await conn.execute(
+            f"INSERT INTO {self._t} (person_id, wrapped_key, key_version) VALUES ($1, $2, $3) "
+            "ON CONFLICT (person_id) DO NOTHING", holder, self._wrap(holder, key), self.current_version)
+        self._remember(holder, key)
+
     async def erase(self, conn: Connection, person_id: str) -> bool:
-        """Destroy the person's key; returns False if it was already gone."""
-        self._cache.pop(person_id, None)
-        done = await conn.fetchval(
+        """Destroy the person's key and their facts key; returns False if the person's key was already gone."""
+        holders = [person_id, facts_holder(person_id)]
+        for h in holders:
+            self._cache.pop(h, None)
+        done = await conn.fetch(
             f"UPDATE {self._t} SET wrapped_key = NULL, erased_at = now() "
-            "WHERE person_id = $1 AND wrapped_key IS NOT NULL RETURNING person_id",
-            person_id,
+            "WHERE person_id = ANY($1::text[]) AND wrapped_key IS NOT NULL RETURNING person_id",
+            holders,
         )
+        # A tombstone where no key was kept yet, so that no later (or replayed) event can `adopt` one.
+        await conn.execute(
+            f"INSERT INTO {self._t} (person_id, wrapped_key, erased_at) SELECT h, NULL, now() "
+            "FROM unnest($1::text[]) AS h ON CONFLICT (person_id) DO NOTHING", holders)
         self.erased_since_vacuum = True
-        return done is not None
+        return any(r["person_id"] == person_id for r in done)
+
 
     def rotate(self, now: datetime) -> datetime | None:
         """Make a new master version (older ones are destroyed at `now + backup window`); returns that time, or
@@ -242,3 +278,8 @@ class Keyring:
     def blind_index(self, value: str) -> bytes:
         """A keyed hash: equal values match, the value cannot be recovered without the master key."""
         return hmac.new(self._index_key, value.encode(), hashlib.sha256).digest()
+
+
+def facts_holder(person_id: str) -> str:
+    """The key-table entry of a person's facts key (SEALED_FACTS), kept beside their own key and erased with it."""
+    return f"facts:{person_id}"

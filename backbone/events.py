@@ -16,6 +16,7 @@ from uuid import UUID
 
 from pydantic import ValidationError
 
+from backbone.crypto import is_sealed
 from backbone.db import Connection
 from contracts.base import Actor, Envelope, Event
 from contracts.registry import event_model
@@ -51,8 +52,11 @@ def decode(env: Envelope, owner: str) -> Event | None:
     model = event_model(owner, env.type)
     if model is None:
         return None
+    data = env.data
+    if model.SEALED_FACTS:  # facts this reader did not open (backbone/facts.py) read as unknown
+        data = {k: None if k in model.SEALED_FACTS and is_sealed(v) else v for k, v in data.items()}
     try:
-        return model.model_validate({**env.data, "type": env.type})
+        return model.model_validate({**data, "type": env.type})
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(data)'}: {e['msg']}"
                              for e in exc.errors(include_url=False, include_input=False))

@@ -31,9 +31,11 @@ import nats.errors
 from nats.js import JetStreamContext
 from nats.js.api import DeliverPolicy
 
+from backbone.crypto import Keyring
 from backbone.db import Connection
 from backbone.envelope import parse
 from backbone.events import EventMeta, Routes, decode
+from backbone.facts import open_facts
 from backbone.relay import STREAM
 from contracts.subjects import ALL_EVENTS
 
@@ -67,6 +69,9 @@ class RebuildPlan:
     models: tuple[ReadModel, ...]
     own: Routes
     sources: tuple[Source, ...] = ()
+    # The service's keyring, to open sealed facts (backbone/facts.py) as the live service did; None for a
+    # service whose read models hold none.
+    keyring: Keyring | None = None
 
     @property
     def tables(self) -> list[str]:
@@ -99,7 +104,7 @@ async def rebuild(conn: Connection, js: JetStreamContext | None, plan: RebuildPl
         for source in plan.sources:
             if js is None:
                 raise RebuildError(f"{plan.schema} keeps read models of other services' events: it needs the bus")
-            await replay_stream(conn, js, source, applied[source.consumer], report)
+            await replay_stream(conn, js, source, applied[source.consumer], report, plan.keyring)
         report.own_events = await replay_own(conn, plan)
         report.rows = {m.table: int(await conn.fetchval(f"SELECT count(*) FROM {plan.schema}.{m.table}"))
                        for m in plan.models}
@@ -111,14 +116,16 @@ async def replay_own(conn: Connection, plan: RebuildPlan) -> int:
     applied = 0
     async for row in conn.cursor(f"SELECT envelope FROM {plan.schema}.events ORDER BY position", prefetch=1000):
         env = parse(bytes(row["envelope"]))
+        if plan.keyring is not None:
+            env = await open_facts(conn, plan.keyring, env, plan.schema)
         event = decode(env, plan.schema)
         if event is not None and await plan.own.apply(conn, event, EventMeta.of(env)):
             applied += 1
     return applied
 
 
-async def replay_stream(conn: Connection, js: JetStreamContext, source: Source, applied: set[UUID],
-                        report: RebuildReport) -> None:
+async def replay_stream(conn: Connection, js: JetStreamContext, source: Source, applied: set[UUID],  # noqa: PLR0913
+                        report: RebuildReport, keyring: Keyring | None = None) -> None:
     """Every event of `source.subject` the live consumer applied, in stream order, through the source's
     projections; other events are skipped. RebuildError when an applied event is no longer on the stream.
     """
@@ -137,7 +144,10 @@ async def replay_stream(conn: Connection, js: JetStreamContext, source: Source, 
                 env = parse(msg.data)
                 if env.event_id in applied and env.event_id not in seen:
                     seen.add(env.event_id)
-                    event = decode(env, msg.subject.split(".")[OWNER_TOKEN])
+                    owner = msg.subject.split(".")[OWNER_TOKEN]
+                    if keyring is not None:
+                        env = await open_facts(conn, keyring, env, owner)
+                    event = decode(env, owner)
                     if event is not None:
                         await source.routes.apply(conn, event, EventMeta.of(env))
                     report.stream_events += 1

@@ -17,6 +17,7 @@ from uuid import UUID
 from backbone.crypto import Keyring
 from backbone.db import Connection
 from backbone.events import NO_ROUTES, EventMeta, Routes
+from backbone.facts import seal_facts
 from backbone.store import EventStore, Metadata, NewEvent, Recorded
 from contracts.base import Accepted, Event, system_actor
 
@@ -33,7 +34,7 @@ async def seal(conn: Connection, keyring: Keyring | None, event: Event, unit: st
     projections get, and as the row the store appends. The event is dumped once.
     """
     data = event.model_dump(mode="json", exclude=ENVELOPE_FIELDS)
-    if event.SENSITIVE:
+    if event.SENSITIVE or event.SEALED_FACTS:
         if keyring is None or event.PERSON_FIELD is None:
             msg = f"{event.type} has sensitive fields but no keyring/person to seal them"
             raise RuntimeError(msg)
@@ -41,6 +42,9 @@ async def seal(conn: Connection, keyring: Keyring | None, event: Event, unit: st
         sealed = {name: await keyring.seal(conn, person, name, json.dumps(data[name], ensure_ascii=False))
                   for name in event.SENSITIVE if data.get(name) is not None}
         data.update(sealed)
+        # The facts stay open in the model the service's own projections get; stored and published sealed.
+        if event.SEALED_FACTS:
+            await seal_facts(conn, keyring, event, person, data)
         event = event.model_copy(update=sealed)
     return event, NewEvent(type=event.type, data=data, unit=unit, occurred_at=occurred_at,
                            schema_version=event.schema_version)

@@ -72,6 +72,10 @@ class Event(Message):
     SENSITIVE: ClassVar[tuple[str, ...]] = ()
     # The retiree (person) whose key seals SENSITIVE fields; None when the event holds no personal data.
     PERSON_FIELD: ClassVar[str | None] = None
+    # Personal facts another service decides with (birth date, sex, health): sealed with the person's *facts
+    # key*, which the event carries (`facts_key`, wrapped by the master key) for the services entitled to it
+    # (backbone/facts.py). A reader without that key gets None in their place; the fields are Optional.
+    SEALED_FACTS: ClassVar[tuple[str, ...]] = ()
 
 
 class Command(Message):

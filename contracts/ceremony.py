@@ -409,7 +409,23 @@ class OnTimeRates(Query):
     unit: UnitCode | None = None
 
 
-QUERIES: tuple[type[Query], ...] = (GetCase, ListCases, UpcomingCeremonies, GetBatchRoster, OnTimeRates)
+class DocumentKind(StrEnum):
+    CERTIFICATE = "certificate"  # 荣誉退休证
+    THANK_YOU_LETTER = "thank_you_letter"  # 感谢信
+
+
+class GetDocument(Query):
+    """A case's PDF, to download or print: it bears the person's name, so every answer is in ceremony's
+    read-access log with the verified actor and the purpose.
+    """
+
+    retiree_id: UUID
+    kind: DocumentKind
+    purpose: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+QUERIES: tuple[type[Query], ...] = (GetCase, ListCases, UpcomingCeremonies, GetBatchRoster, OnTimeRates,
+                                    GetDocument)
 
 # A unit that never chose holds individual ceremonies (DOMAIN.md).
 DEFAULT_MODE = CeremonyMode.INDIVIDUAL

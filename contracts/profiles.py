@@ -1,7 +1,8 @@
 """The profiles service's language: units, staff and the retiree archive (退休人员档案).
 
 Fields listed in an event's SENSITIVE are sealed with the person's key before they are stored or published;
-on the bus they are `wqenc:v1:` strings that only profiles can open.
+on the bus they are `wqenc:v1:` strings that only profiles can open. Fields listed in SEALED_FACTS (birth date,
+sex, health, living alone) are sealed the same way with the person's facts key, which care is given with the event.
 """
 
 from __future__ import annotations
@@ -353,12 +354,21 @@ class PersonEvent(Event):
     retiree_id: UUID
 
 
-class RetireeRegistered(PersonEvent):
+class FactsEvent(PersonEvent):
+    """An event with SEALED_FACTS: care opens them with the facts key carried here (wrapped by the master key,
+    `wqkey:` string, set when the event is recorded); ceremony and notify see None.
+    """
+
+    facts_key: str | None = None
+
+
+class RetireeRegistered(FactsEvent):
     type: Literal["RetireeRegistered"] = "RetireeRegistered"
     SENSITIVE: ClassVar[tuple[str, ...]] = ("name", "id_number", "phone", "address")
+    SEALED_FACTS: ClassVar[tuple[str, ...]] = ("sex", "birth_date")
     name: str
-    sex: Sex
-    birth_date: date
+    sex: Sex | None
+    birth_date: date | None
     unit: UnitCode
     category: RetireeCategory | None
     status: RetireeStatus
@@ -386,9 +396,10 @@ class RetirementApproved(PersonEvent):
     name: str | None = None
 
 
-class ProfileUpdated(PersonEvent):
+class ProfileUpdated(FactsEvent):
     type: Literal["ProfileUpdated"] = "ProfileUpdated"
     SENSITIVE: ClassVar[tuple[str, ...]] = ("phone", "address", "emergency_contact", "bank_account")
+    SEALED_FACTS: ClassVar[tuple[str, ...]] = ("living_alone", "risk_tier")
     changed: list[str]
     phone: str | None = None
     address: str | None = None
@@ -398,21 +409,23 @@ class ProfileUpdated(PersonEvent):
     bank_account: str | None = None
 
 
-class MemberHospitalized(PersonEvent):
+class MemberHospitalized(FactsEvent):
     type: Literal["MemberHospitalized"] = "MemberHospitalized"
     SENSITIVE: ClassVar[tuple[str, ...]] = ("hospital", "diagnosis")
+    SEALED_FACTS: ClassVar[tuple[str, ...]] = ("admitted_on", "severity")
     unit: UnitCode
-    admitted_on: date
-    severity: Severity
+    admitted_on: date | None
+    severity: Severity | None
     hospital: str
     diagnosis: str | None = None
 
 
-class MemberDischarged(PersonEvent):
+class MemberDischarged(FactsEvent):
     type: Literal["MemberDischarged"] = "MemberDischarged"
+    SEALED_FACTS: ClassVar[tuple[str, ...]] = ("admitted_on", "discharged_on")
     unit: UnitCode
-    admitted_on: date
-    discharged_on: date
+    admitted_on: date | None
+    discharged_on: date | None
 
 
 class FamilyEmergencyReported(PersonEvent):

@@ -321,18 +321,20 @@ def verify(service: Annotated[str | None, typer.Argument(help="One service (defa
 REBUILDABLE = ("profiles", "care", "ceremony", "notify", "identity")
 
 
-async def _rebuild(service: str, db_url: str, bus_url: str, data_dir: Path) -> dict[str, Any]:
+async def _rebuild(service: str, settings: Settings) -> dict[str, Any]:
     import nats  # noqa: PLC0415 - only the rebuild talks to the bus directly
 
     from backbone.db import create_pool  # noqa: PLC0415
 
     app_module = importlib.import_module(f"services.{service}.app")
-    pool = await create_pool(db_url, min_size=1, max_size=1)
-    nc = await nats.connect(bus_url, connect_timeout=5, max_reconnect_attempts=3,
-                            **access.nats_options(data_dir, OPS))
+    keyring = keys_cli.rebuild_keyring(service, settings)
+    pool = await create_pool(database_url(settings), min_size=1, max_size=1)
+    nc = await nats.connect(nats_url(settings), connect_timeout=5, max_reconnect_attempts=3,
+                            **access.nats_options(settings.data_dir, OPS))
     try:
         async with pool.acquire() as conn:
-            report = await app_module.rebuild(conn, nc.jetstream())
+            report = await (app_module.rebuild(conn, nc.jetstream(), keyring) if keyring is not None
+                            else app_module.rebuild(conn, nc.jetstream()))
             return dict(report.as_dict())
     finally:
         await nc.close()
@@ -350,7 +352,7 @@ def rebuild(service: Annotated[str, typer.Argument(help="The service whose read 
         fail(f"cannot rebuild {service!r}; rebuildable: {', '.join(REBUILDABLE)}")
     settings = Settings()
     try:
-        print_json(run_async(_rebuild(service, database_url(settings), nats_url(settings), settings.data_dir)))
+        print_json(run_async(_rebuild(service, settings)))
     except RebuildError as exc:
         fail(str(exc), 1)
 

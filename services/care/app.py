@@ -11,6 +11,7 @@ from nats.js import JetStreamContext
 from backbone import rebuild as rebuilding
 from backbone import service
 from backbone.consumer import ConsumerSpec
+from backbone.crypto import Keyring
 from backbone.db import Connection
 from backbone.key_upkeep import KeyUpkeep
 from backbone.service import Runtime, ServiceSpec
@@ -96,7 +97,8 @@ def build(rt: Runtime, policy_file: Path = DEFAULT_POLICY_FILE) -> ServiceSpec:
                        clock=rt.clock.now)
     return ServiceSpec(
         consumers=[ConsumerSpec(name=PROFILES_CONSUMER, routes=feed.routes,
-                                max_deliver=rt.settings.consumer_max_deliver, batch=rt.settings.consumer_batch)],
+                                max_deliver=rt.settings.consumer_max_deliver, batch=rt.settings.consumer_batch,
+                                keyring=rt.keyring)],
         timers={STAGE_TIMER: Timer(Stage, tasks.on_stage), SWEEP_TIMER_KIND: Timer(Sweep, sweep.on_sweep),
                 DEADLINE_TIMER: Timer(Deadline, cases.on_deadline), FILL_TIMER: Timer(Fill, campaigns.on_fill)},
         startup=lambda: startup(rt, policies, policy_file, upkeep),
@@ -108,9 +110,12 @@ async def digests(conn: Connection) -> dict[str, typing.Any]:
     return await rebuilding.digest(conn, plan())
 
 
-async def check_rebuild(conn: Connection, js: JetStreamContext) -> dict[str, typing.Any]:
-    """Rebuild into a transaction that is rolled back, and compare its digests with the live ones."""
-    return await rebuilding.check(conn, js, plan())
+async def check_rebuild(conn: Connection, js: JetStreamContext, keyring: Keyring | None = None,
+                        ) -> dict[str, typing.Any]:
+    """Rebuild into a transaction that is rolled back, and compare its digests with the live ones (care's
+    keyring opens profiles' sealed facts as the live service did).
+    """
+    return await rebuilding.check(conn, js, plan(keyring))
 
 
 def main() -> None:

@@ -24,6 +24,7 @@ from uuid import UUID
 from nats.js import JetStreamContext
 
 from backbone import rebuild as rebuilding
+from backbone.crypto import Keyring
 from backbone.db import Connection
 from backbone.envelope import parse
 from backbone.events import EventMeta, Routes, decode
@@ -45,13 +46,14 @@ class RebuildError(rebuilding.RebuildError):
     """Care's own rebuild refused (a backbone.rebuild.RebuildError, like every service's)."""
 
 
-def plan() -> RebuildPlan:
+def plan(keyring: Keyring | None = None) -> RebuildPlan:
     """Care's read models for backbone.rebuild's digests and check (the same replay as `rebuild` below).
     Nothing is excluded from the digests: every stored time is the event's. `campaign_pending` (the queue a
-    campaign fills from) is working state, not a read model.
+    campaign fills from) is working state, not a read model. The keyring opens profiles' sealed facts.
     """
     return RebuildPlan(schema="care", models=tuple(ReadModel(t) for t in READ_MODELS),
-                       own=read_models(PolicyBook()), sources=(Source(PROFILES_CONSUMER, FROM_PROFILES),))
+                       own=read_models(PolicyBook()), sources=(Source(PROFILES_CONSUMER, FROM_PROFILES),),
+                       keyring=keyring)
 
 
 def read_models(policies: PolicyBook) -> Routes:
@@ -71,8 +73,10 @@ class RebuildReport:
         return asdict(self)
 
 
-async def rebuild(conn: Connection, js: JetStreamContext) -> RebuildReport:
-    """Truncate and replay; all or nothing. `conn` needs backbone.db's JSON codecs."""
+async def rebuild(conn: Connection, js: JetStreamContext, keyring: Keyring | None = None) -> RebuildReport:
+    """Truncate and replay; all or nothing. `conn` needs backbone.db's JSON codecs; without care's keyring,
+    profiles' sealed facts (birth dates, hospitalisations) replay as unknown.
+    """
     started = time.monotonic()
     report = RebuildReport()
     tables = ", ".join(f"care.{t}" for t in READ_MODELS)
@@ -82,7 +86,7 @@ async def rebuild(conn: Connection, js: JetStreamContext) -> RebuildReport:
         applied = {r["event_id"] for r in await conn.fetch(
             "SELECT event_id FROM care.inbox WHERE consumer = $1", PROFILES_CONSUMER)}
         await conn.execute(f"TRUNCATE {tables}")
-        await _replay_profiles(conn, js, applied, report)
+        await _replay_profiles(conn, js, applied, report, keyring)
         await _replay_own(conn, report)
         report.rows = {t: int(await conn.fetchval(f"SELECT count(*) FROM care.{t}")) for t in READ_MODELS}
     report.seconds = round(time.monotonic() - started, 3)
@@ -90,11 +94,11 @@ async def rebuild(conn: Connection, js: JetStreamContext) -> RebuildReport:
 
 
 async def _replay_profiles(conn: Connection, js: JetStreamContext, applied: set[UUID],
-                           report: RebuildReport) -> None:
+                           report: RebuildReport, keyring: Keyring | None) -> None:
     """Profiles' events care applied, through backbone's stream replay (it refuses when one is gone)."""
     counted = rebuilding.RebuildReport("care")
     source = rebuilding.Source(PROFILES_CONSUMER, FROM_PROFILES, subjects.events_of_service("profiles"))
-    await rebuilding.replay_stream(conn, js, source, applied, counted)
+    await rebuilding.replay_stream(conn, js, source, applied, counted, keyring)
     report.profiles_events += counted.stream_events
     report.profiles_skipped_not_applied_yet += counted.stream_skipped_not_applied_yet
 

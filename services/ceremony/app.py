@@ -20,6 +20,7 @@ from contracts.ceremony import (
     CeremonyCaseCommand,
     GetBatchRoster,
     GetCase,
+    GetDocument,
     ListCases,
     OnTimeRates,
     SetCeremonyMode,
@@ -28,6 +29,7 @@ from contracts.ceremony import (
 from services.ceremony import case_overview
 from services.ceremony.archive_lookup import ArchiveLookup
 from services.ceremony.deadlines import Deadlines
+from services.ceremony.document_access import DocumentDesk
 from services.ceremony.erasure import ErasedDocuments
 from services.ceremony.handlers import Handlers
 from services.ceremony.policy import DEFAULT_POLICY
@@ -57,6 +59,7 @@ def build(rt: Runtime) -> ServiceSpec:
     rt.router.query(UpcomingCeremonies, overview.upcoming)
     rt.router.query(GetBatchRoster, overview.roster)
     rt.router.query(OnTimeRates, overview.on_time_rates)
+    rt.router.query(GetDocument, DocumentDesk(documents_dir).get_document)
     feed = ProfilesFeed(rt.recorder, policy)
     return ServiceSpec(
         consumers=[ConsumerSpec(name=CONSUMERS[0], routes=feed.routes + ErasedDocuments(documents_dir).routes,

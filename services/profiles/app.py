@@ -11,6 +11,7 @@ from nats.js import JetStreamContext
 
 from backbone import rebuild as rebuilding
 from backbone import service
+from backbone.crypto import Keyring
 from backbone.db import Connection
 from backbone.key_upkeep import KeyUpkeep
 from backbone.rebuild import RebuildReport
@@ -93,16 +94,17 @@ def main() -> None:
     asyncio.run(service.run(NAME, MIGRATIONS, build, uses_personal_data=OPENS_PERSONAL_DATA))
 
 
-async def rebuild(conn: Connection, js: JetStreamContext | None) -> RebuildReport:
+async def rebuild(conn: Connection, js: JetStreamContext | None, keyring: Keyring | None = None) -> RebuildReport:
     """Drop profiles's read models and rebuild them from history (docs/audit-as-of.md)."""
-    return await rebuilding.rebuild(conn, js, rebuild_plan())
+    return await rebuilding.rebuild(conn, js, rebuild_plan(keyring))
 
 
-async def digests(conn: Connection) -> dict[str, Any]:
+async def digests(conn: Connection, keyring: Keyring | None = None) -> dict[str, Any]:
     """The sha256 of each of profiles's read models."""
-    return await rebuilding.digest(conn, rebuild_plan())
+    return await rebuilding.digest(conn, rebuild_plan(keyring))
 
 
-async def check_rebuild(conn: Connection, js: JetStreamContext | None) -> dict[str, Any]:
+async def check_rebuild(conn: Connection, js: JetStreamContext | None, keyring: Keyring | None = None,
+                        ) -> dict[str, Any]:
     """Rebuild into a transaction that is rolled back, and compare its digests with the live ones."""
-    return await rebuilding.check(conn, js, rebuild_plan())
+    return await rebuilding.check(conn, js, rebuild_plan(keyring))

@@ -88,7 +88,7 @@ async def _id_owner(ctx: CommandContext, cmd: RegisterRetiree) -> tuple[bytes | 
 async def retiree_command(ctx: CommandContext, cmd: ArchiveCommand) -> Accepted:
     """Every command about one retiree goes through the same load-decide-record path."""
     stream = retiree_stream(cmd.retiree_id)
-    state, version = await load_state(ctx.conn, ctx.store, stream, evolve, Retiree())
+    state, version = await load_state(ctx.conn, ctx.store, stream, evolve, Retiree(), ctx.keyring)
     named = _named_unit(cmd)
     unit_exists = (await load_unit(ctx, named))[0].exists if named else True
     digest, owner = (await _id_owner(ctx, cmd)) if isinstance(cmd, RegisterRetiree) else (None, None)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from backbone.crypto import facts_holder
 from backbone.recording import CommandContext, StreamBatch
 from contracts.base import Accepted, Event, local_date
 from contracts.errors import DomainError, ErrorCode, refused
@@ -61,7 +62,8 @@ async def import_roster(ctx: CommandContext, cmd: ImportRoster) -> Accepted:
     if problems:
         raise DomainError(ErrorCode.VALIDATION, f"{len(problems)} rows are invalid; nothing was imported",
                           zh=f"{len(problems)} 行数据有误，未导入任何人员", problems=problems)
-    await ctx.keyring.create_keys(ctx.conn, [str(row.retiree_id) for row, _ in fresh])
+    people = [str(row.retiree_id) for row, _ in fresh]
+    await ctx.keyring.create_keys(ctx.conn, people + [facts_holder(p) for p in people])
     batch: list[StreamBatch] = [(retiree_stream(row.retiree_id), 0, events, cmd.unit) for row, events in fresh]
     recorded = await ctx.record_many(batch)
     await ctx.conn.executemany("INSERT INTO profiles.id_index (id_hash, retiree_id) VALUES ($1, $2)",

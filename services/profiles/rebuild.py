@@ -2,7 +2,10 @@
 
 Rebuilt: the unit directory (units, staff), the archive (retirees, survivors, unit_memberships) and, when the
 keyring is given, the search index (its terms are computed by opening the sealed fields, so only a process
-holding the master key can rebuild it). Not rebuilt, because they are not projections of events: `id_index`
+holding the master key can rebuild it) and the facts sealed for care (birth date, sex, health: without the
+keyring they replay as unknown, so a rebuild that is to match the live rows needs it).
+
+Not rebuilt, because they are not projections of events: `id_index`
 (the blind index of ID numbers, written by the registering command as its uniqueness guard), `read_access`
 (the audit log of reads: a record of its own, never derived), person keys, commands, timers, checkpoints.
 
@@ -27,7 +30,7 @@ def plan(keyring: Keyring | None = None) -> RebuildPlan:
     if keyring is not None:
         own = own + search_index.SearchIndex(keyring).projection
         models = (*ARCHIVE, ReadModel("search_index"))
-    return RebuildPlan(schema="profiles", models=models, own=own)
+    return RebuildPlan(schema="profiles", models=models, own=own, keyring=keyring)
 
 
 async def rebuild_profiles(conn: Connection, keyring: Keyring | None = None) -> RebuildReport:

@@ -66,7 +66,7 @@ async def _set(conn: Connection, retiree_id: UUID, **columns: Any) -> None:
 
 
 def _registered_row(event: RetireeRegistered) -> tuple[Any, ...]:
-    return (event.retiree_id, event.unit, event.status.value, event.sex.value, event.birth_date,
+    return (event.retiree_id, event.unit, event.status.value, event.sex.value if event.sex else None, event.birth_date,
             event.category.value if event.category else None, event.name, event.id_number, event.phone,
             event.address, event.retirement_date)
 
@@ -364,15 +364,16 @@ class ArchiveQueries:
             f"SELECT * FROM profiles.retirees WHERE {sql} ORDER BY birth_date, retiree_id "
             f"LIMIT {q.limit} OFFSET {q.offset}", *args,
         )
+        await self._keyring.preload(conn, [str(r["retiree_id"]) for r in rows])
         items = []
         for r in rows:
             item = row_to_json({c: r[c] for c in PLAIN_COLUMNS})
             item["age"] = _age(r["birth_date"], today)
             item["name"] = await open_field(conn, self._keyring, r["retiree_id"], "name", r["sealed_name"])
             items.append(item)
-        if items:
-            await record_access(conn, q.actor, None, ["name"], "list", success=True,
-                                detail=f"unit {q.unit}: {len(items)} names")
+        # Who saw whom: one row per person named on the page (the list's filters in the detail).
+        detail = f"ListRetirees {q.unit} offset {q.offset}"
+        await record_accesses(conn, q.actor, [Access(r["retiree_id"], ["name"], "list", detail=detail) for r in rows])
         return {"total": total, "items": items}
 
 

@@ -23,6 +23,7 @@ from backbone.crypto import Keyring
 from backbone.db import Connection, row_to_json
 from backbone.envelope import parse
 from backbone.events import EventMeta, decode
+from backbone.facts import open_facts
 from contracts.base import LOCAL_TZ, local_date
 from contracts.errors import forbidden, not_found, refused
 from contracts.profiles import SERVICE, GetRetiree, retiree_stream
@@ -68,7 +69,8 @@ class RetireeAsOf:
         rows = await conn.fetch(
             "SELECT envelope FROM profiles.events WHERE stream_id = $1 AND occurred_at <= $2 ORDER BY version",
             retiree_stream(q.retiree_id), at)
-        envelopes = [parse(bytes(r["envelope"])) for r in rows]
+        # Birth date and health facts are sealed in the events (backbone/facts.py): opened as the live archive was.
+        envelopes = [await open_facts(conn, self._keyring, parse(bytes(r["envelope"])), SERVICE) for r in rows]
         state = retiree.Retiree()
         for env in envelopes:
             event = decode(env, SERVICE)

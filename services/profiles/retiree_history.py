@@ -10,6 +10,7 @@ from typing import Any
 from backbone.crypto import is_sealed
 from backbone.db import Connection
 from backbone.envelope import parse
+from backbone.facts import FACTS_KEY_FIELD
 from contracts.base import LOCAL_TZ, Envelope
 from contracts.errors import forbidden, not_found
 from contracts.profiles import SERVICE, GetRetireeHistory, HistoryEntry, retiree_stream
@@ -18,10 +19,11 @@ from contracts.registry import event_model
 
 def plain_fields(type_: str, data: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     """The event's fields that are not sealed, and whether it had any sealed detail. A field is withheld if the
-    contract lists it as SENSITIVE or if its value is a sealed string (a type this version does not know).
+    contract lists it as SENSITIVE or SEALED_FACTS (with the facts key) or if its value is a sealed string (a type
+    this version does not know).
     """
     model = event_model(SERVICE, type_)
-    sensitive = set(model.SENSITIVE) if model is not None else set()
+    sensitive = {*model.SENSITIVE, *model.SEALED_FACTS, FACTS_KEY_FIELD} if model is not None else set()
     plain: dict[str, Any] = {}
     sealed = False
     for name, value in data.items():

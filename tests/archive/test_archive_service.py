@@ -92,6 +92,26 @@ class TestReadAccessRecords:
         assert granted["success"] is True
         assert granted["at"]
 
+    async def test_a_list_records_who_saw_whom_one_row_per_person(self, platform: RunningPlatform) -> None:
+        rid = await seed(platform)
+        other = uuid.uuid4()
+        reply = await platform.send("profiles", "RegisterRetiree", {
+            "retiree_id": str(other), "name": "周建国", "id_number": make_id_number("110105", date(1955, 6, 1), 11),
+            "unit": "U0001", "retirement_date": "2015-07-01", "already_retired": True})
+        assert reply["ok"], reply
+        listing = await platform.query("profiles", "ListRetirees", {"unit": "U0001", "actor": staff("U0001")})
+        assert sorted(i["name"] for i in listing["data"]["items"]) == ["周建国", "李秀英"]
+        for person in (rid, other):
+            rows = (await platform.query("profiles", "ListReadAccess", {"retiree_id": str(person)}))["data"]
+            [seen] = [r for r in rows if r["purpose"] == "list"]
+            assert (seen["user_id"], seen["fields"], seen["success"]) == ("clerk-U0001", ["name"], True)
+            assert seen["detail"].startswith("ListRetirees U0001")
+        # A page of nobody records nobody.
+        empty = await platform.query("profiles", "ListRetirees", {"unit": "U0002", "actor": staff("U0002")})
+        assert empty["data"]["items"] == []
+        everyone = (await platform.query("profiles", "ListReadAccess", {"user": "clerk-U0002"}))["data"]
+        assert everyone == []
+
     async def test_revealing_without_a_purpose_is_refused(self, platform: RunningPlatform) -> None:
         rid = await seed(platform)
         reply = await platform.query("profiles", "GetRetiree", {"retiree_id": str(rid), "reveal": ["phone"]})

@@ -15,6 +15,7 @@ from typing import Any
 import asyncpg
 from nats.js import JetStreamContext
 
+from backbone.crypto import Keyring
 from backbone.db import create_pool
 from contracts.base import LOCAL_TZ, Actor
 from contracts.id_number import make_id_number
@@ -26,6 +27,7 @@ from services.profiles import app as profiles_app
 from tests.audit_as_of.conftest import T0
 from tests.care_service.district import advance, clerk, ok, retiree, setup_units, wait_for_tasks
 from tests.services_harness import RunningPlatform
+from wanqing import keys_cli
 from wanqing.audit import as_of_cli
 
 DAY = timedelta(days=1)
@@ -264,24 +266,27 @@ class TestRebuildDigests:
                     "profiles": profiles_app.check_rebuild, "care": care_app.check_rebuild,
                     "ceremony": ceremony_app.check_rebuild, "notify": notify_app.check_rebuild,
                     "identity": identity_app.check_rebuild}
+                keyrings = {n: k for n in checks if (k := keys_cli.rebuild_keyring(n, platform.settings))}
+                assert set(keyrings) == {"profiles", "care"}
                 for name, check in checks.items():
-                    before = await _digests(name, conn)
-                    result = await check(conn, js)
+                    before = await _digests(name, conn, keyrings.get(name))
+                    result = await (check(conn, js, keyrings[name]) if name in keyrings else check(conn, js))
                     assert result["equal"], (name, result["differing_tables"], result)
                     assert result["live"] == before
-                    assert await _digests(name, conn) == before  # nothing changed
+                    assert await _digests(name, conn, keyrings.get(name)) == before  # nothing changed
                     assert sum(t["rows"] for t in before["tables"].values()) > 0, name
                 # A real rebuild (committed) leaves the same digests.
                 for name, app in (("profiles", profiles_app), ("ceremony", ceremony_app), ("notify", notify_app),
                                   ("identity", identity_app), ("care", care_app)):
-                    before = await _digests(name, conn)
-                    await app.rebuild(conn, js)
-                    assert await _digests(name, conn) == before, name
+                    before = await _digests(name, conn, keyrings.get(name))
+                    await (app.rebuild(conn, js, keyrings[name]) if name in keyrings else app.rebuild(conn, js))
+                    assert await _digests(name, conn, keyrings.get(name)) == before, name
                 # What `wanqing audit rebuild-digests` runs: every service equal, nothing changed.
-                everything = {name: await _digests(name, conn) for name in checks}
-                results = await as_of_cli.rebuild_digests(database_url, platform.settings.nats_url, tmp_path)
+                everything = {name: await _digests(name, conn, keyrings.get(name)) for name in checks}
+                results = await as_of_cli.rebuild_digests(database_url, platform.settings.nats_url, tmp_path,
+                                                          keyrings=keyrings)
                 assert {name: r["equal"] for name, r in results.items()} == dict.fromkeys(checks, True)
-                assert {name: await _digests(name, conn) for name in checks} == everything
+                assert {name: await _digests(name, conn, keyrings.get(name)) for name in checks} == everything
                 assert "不一致" not in "".join(as_of_cli.digest_lines(results))
                 # A tampered read model is told apart.
                 await conn.execute("UPDATE ceremony.retirees SET unit = 'U0001'")
@@ -291,9 +296,11 @@ class TestRebuildDigests:
             await pool.close()
 
 
-async def _digests(name: str, conn: asyncpg.Connection) -> dict[str, Any]:
-    apps = {"profiles": profiles_app, "care": care_app, "ceremony": ceremony_app, "notify": notify_app,
-            "identity": identity_app}
+async def _digests(name: str, conn: asyncpg.Connection, keyring: Keyring | None = None) -> dict[str, Any]:
+    """Profiles' with its keyring include the search index (rebuilt only by a process holding the keys)."""
+    if name == "profiles":
+        return await profiles_app.digests(conn, keyring)
+    apps = {"care": care_app, "ceremony": ceremony_app, "notify": notify_app, "identity": identity_app}
     return await apps[name].digests(conn)
 
 

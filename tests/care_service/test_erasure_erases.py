@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from nats.js import JetStreamContext
 
 from backbone.crypto import Keyring
+from backbone.envelope import canonical
 from backbone.master_keys import MasterKeys
 from contracts.id_number import make_id_number
 from services.care import app as care_app
@@ -46,9 +47,12 @@ PERSON = {
     "emergency": "女儿远赴重洋无人照料",
     "survivor": "欧阳青松",
 }
-# The tenth plaintext: the birth date as a string. Not yet sealed in RetireeRegistered (care decides with it, and
-# care cannot open profiles' sealed fields): it is checked where care keeps it, not in the raw files.
+# The facts care decides with, sealed with the person's facts key in the events (backbone/facts.py): the birth date
+# and the day of admission, as the events would carry them in the clear.
 BIRTH_TEXT = BIRTH.isoformat()
+ADMITTED = "2026-11-02"
+FACTS = {"birth_date": f'"birth_date":"{BIRTH_TEXT}"', "admitted_on": f'"admitted_on":"{ADMITTED}"',
+         "sex": '"sex":"male"', "severity": '"severity":"serious"'}
 PLANTED = "探针甲乙丙丁戊己庚"  # planted by the test where a working search must find it
 DISTRICT = {"user": "office-1", "role": "district_office", "unit": "DISTRICT"}
 
@@ -143,7 +147,7 @@ async def spread(platform: RunningPlatform, rid: str) -> None:
                              "retirement_date": "2011-08-01", "already_retired": True}),
         ("UpdateProfile", {"retiree_id": rid, "bank_account": PERSON["bank_account"], "living_alone": True,
                            "risk_tier": "high"}),
-        ("RecordHospitalization", {"retiree_id": rid, "hospital": PERSON["hospital"], "admitted_on": "2026-11-02",
+        ("RecordHospitalization", {"retiree_id": rid, "hospital": PERSON["hospital"], "admitted_on": ADMITTED,
                                    "diagnosis": PERSON["diagnosis"]}),
         ("ReportFamilyEmergency", {"retiree_id": rid, "kind": "other", "description": PERSON["emergency"],
                                    "happened_on": "2026-11-03"}),
@@ -231,6 +235,12 @@ async def test_after_erasure_no_plaintext_is_anywhere_and_the_old_dump_does_not_
     # Sealed everywhere already: none of the person's plaintexts is in the raw files, the stream or the dump.
     everywhere = files_under(pgdata) + files_under(jetstream)
     assert found_in(everywhere, PERSON) == {}
+    # The facts too, in every event stored or published (care opened them: it knew the birth date above). The
+    # patterns are what an envelope would hold were they plaintext:
+    clear = canonical({"birth_date": BIRTH_TEXT, "admitted_on": ADMITTED, "sex": "male", "severity": "serious"})
+    assert all(v.encode() in clear for v in FACTS.values())
+    assert found_in(files_under(jetstream), FACTS) == {}
+    assert not [k for k, v in FACTS.items() if v.encode() in dump_bytes(dump)]
     assert not [k for k, v in PERSON.items() if any(f in dump_bytes(dump) for f in forms(v))]
 
     # ---- erase; the rotation and (window 0) the destruction of version 1 follow
@@ -247,12 +257,14 @@ async def test_after_erasure_no_plaintext_is_anywhere_and_the_old_dump_does_not_
     # ---- the search after erasure
     texts = {**PERSON, "planted_name_doc": PERSON["name"]}
     assert found_in(files_under(pgdata), PERSON) == {}
-    assert found_in(files_under(jetstream), PERSON) == {}
+    assert found_in(files_under(jetstream), {**PERSON, **FACTS}) == {}
     assert found_in(files_under(tmp_path / "data"), texts) == {}
     assert found_in(files_under(keys.folder), PERSON) == {}
     assert found_in([services_log], PERSON) == {}
     rows = await sql_text(postgres.url, ("profiles", "care", "ceremony"))
     assert not [k for k, v in PERSON.items() if v in rows]
+    assert not [k for k, v in FACTS.items() if v in rows.replace(" ", "")]
+    assert BIRTH_TEXT not in rows and ADMITTED not in rows
     assert not [k for k, v in PERSON.items() if any(f in dump_bytes(dump) for f in forms(v))]
     # The key table was vacuumed: no dead tuple of the erased key is left in any live table file (WAL segments
     # may still hold it: they are why version 1 had to go).

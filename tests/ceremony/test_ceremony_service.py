@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import shutil
 import subprocess
 import uuid
@@ -10,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from nats.js import JetStreamContext
 
@@ -248,3 +251,42 @@ class TestAForgedUnitEscapesNothing:
         published = await js.pull_subscribe(subjects.events_of_type("ceremony", "CeremonyCaseOpened"),
                                             durable="opened", stream="WANQING")
         assert len(await published.fetch(1, timeout=15)) == 1
+
+
+class TestDocumentDownloads:
+    async def test_a_download_is_authorised_recorded_and_stays_in_the_documents_folder(
+        self, platform: RunningPlatform, database_url: str, unit: None,
+    ) -> None:
+        rid = await consented(platform)
+        await send_ok(platform, "IssueCertificate", {"retiree_id": rid, "actor": staff()})
+        case = await case_of(platform, rid)
+        ask = {"retiree_id": rid, "kind": "certificate", "purpose": "本人领取退休证", "actor": staff()}
+        got = await platform.query("ceremony", "GetDocument", ask)
+        assert got["ok"], got
+        content = base64.b64decode(got["data"]["content_base64"])
+        assert content == await asyncio.to_thread(Path(case["certificate_path"]).read_bytes)
+        assert (got["data"]["filename"], got["data"]["size"]) == ("退休证-U0007-2027-0001.pdf", len(content))
+        assert got["data"]["sha256"] == hashlib.sha256(content).hexdigest()
+        # Another unit's clerk, a missing purpose, a letter never given: refused, and none of them is a read.
+        other = await platform.query("ceremony", "GetDocument", {**ask, "actor": staff("U0008")})
+        assert (other["ok"], other["code"]) == (False, "forbidden")
+        assert "无权下载" in other["message"]
+        nopurpose = await platform.query("ceremony", "GetDocument", {k: v for k, v in ask.items() if k != "purpose"})
+        assert (nopurpose["ok"], nopurpose["code"]) == (False, "validation")
+        letter = await platform.query("ceremony", "GetDocument", {**ask, "kind": "thank_you_letter"})
+        assert (letter["ok"], letter["code"], letter["message"]) == (False, "not_found", "尚未为该退休人员生成感谢信")
+        # A stored path that leaves the documents folder is never opened.
+        conn = await asyncpg.connect(database_url)
+        try:
+            await conn.execute("UPDATE ceremony.cases SET certificate_path = '/etc/hostname' WHERE retiree_id = $1",
+                               uuid.UUID(rid))
+            escaped = await platform.query("ceremony", "GetDocument", ask)
+            reads = await conn.fetch("SELECT user_id, role, actor_unit, retiree_id, document, purpose, query "
+                                     "FROM ceremony.read_access ORDER BY access_id")
+        finally:
+            await conn.close()
+        assert (escaped["ok"], escaped["code"]) == (False, "conflict")
+        assert "content_base64" not in str(escaped)
+        assert [dict(r) for r in reads] == [{
+            "user_id": "clerk-U0007", "role": "unit_staff", "actor_unit": UNIT, "retiree_id": uuid.UUID(rid),
+            "document": "certificate", "purpose": "本人领取退休证", "query": "GetDocument"}]

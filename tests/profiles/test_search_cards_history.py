@@ -328,7 +328,7 @@ class TestHistory:
         assert registered["recorded_by"] == CLERK_A
         assert approved["recorded_by"] == HEAD_A
         assert registered["occurred_at"].endswith("+08:00") and registered["recorded_at"]
-        assert registered["data"]["birth_date"] == "1955-03-12"
+        assert "birth_date" not in registered["data"]  # sealed for care (backbone/facts.py), like the name
         assert registered["data"]["unit"] == "U0001"
         assert approved["data"]["document_number"] == "教人〔2026〕48号"
         assert approved["data"]["approved_on"] == "2026-11-20"
@@ -336,7 +336,8 @@ class TestHistory:
         assert not {"name", "id_number", "phone", "address"} & set(registered["data"])
         assert "name" not in approved["data"]
         raw = json.dumps(reply, ensure_ascii=False)
-        for secret in ("张建国", ZHANG_ID, ZHANG_ID[-6:], "13901234567", ZHANG_PHONE, "朝阳区幸福路8号", "wqenc:"):
+        for secret in ("张建国", ZHANG_ID, ZHANG_ID[-6:], "13901234567", ZHANG_PHONE, "朝阳区幸福路8号", "wqenc:",
+                       "wqkey:", "1955-03-12"):
             assert secret not in raw, secret
 
     async def test_paging_and_a_plain_event(self, platform: RunningPlatform) -> None:

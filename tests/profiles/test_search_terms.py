@@ -99,12 +99,18 @@ class TestHistoryFields:
         data = {"retiree_id": "r", "name": "wqenc:v1:abc", "id_number": "wqenc:v1:def", "phone": None,
                 "address": None, "birth_date": "1955-03-12", "unit": "U0001", "status": "planned"}
         plain, sealed = plain_fields("RetireeRegistered", data)
-        assert plain == {"retiree_id": "r", "birth_date": "1955-03-12", "unit": "U0001", "status": "planned"}
+        # The birth date is one of the facts sealed for care (SEALED_FACTS): left out like the rest.
+        assert plain == {"retiree_id": "r", "unit": "U0001", "status": "planned"}
         assert sealed is True
 
+    def test_the_facts_key_is_never_shown(self) -> None:
+        plain, sealed = plain_fields("MemberHospitalized", {"unit": "U1", "admitted_on": "wqenc:v1:a",
+                                                            "facts_key": "wqkey:v1:2:abc"})
+        assert (plain, sealed) == ({"unit": "U1"}, True)
+
     def test_an_event_without_sealed_values_is_not_flagged(self) -> None:
-        plain, sealed = plain_fields("MemberHospitalized", {"unit": "U1", "hospital": None, "admitted_on": "d"})
-        assert (plain, sealed) == ({"unit": "U1", "admitted_on": "d"}, False)
+        plain, sealed = plain_fields("MemberDeceased", {"unit": "U1", "died_on": "2026-11-20"})
+        assert (plain, sealed) == ({"unit": "U1", "died_on": "2026-11-20"}, False)
 
     def test_a_sealed_value_of_an_unknown_type_is_left_out_too(self) -> None:
         plain, sealed = plain_fields("SomethingNew", {"note": "wqenc:v1:xyz", "on": "2026-01-01"})

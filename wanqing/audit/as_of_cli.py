@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
@@ -23,12 +23,13 @@ import asyncpg
 import typer
 
 from backbone.credentials import OPS
+from backbone.crypto import Keyring
 from backbone.rebuild import RebuildError
 from backbone.settings import Settings
 from contracts import subjects
 from contracts.base import LOCAL_TZ, Actor
 from contracts.care import TASK_KIND_ZH, TaskKind
-from wanqing import access, admin, messages, state
+from wanqing import access, admin, keys_cli, messages, state
 from wanqing.audit import app
 from wanqing.report import table_lines
 
@@ -240,9 +241,11 @@ def as_of_scores(
 # ---------------------------------------------------------------------------------------- rebuild digests
 
 
-async def rebuild_digests(db_url: str, bus_url: str, data_dir: Path,
-                          services: Sequence[str] = REBUILDABLE) -> dict[str, dict[str, Any]]:
-    """Each service's read models rebuilt in a rolled-back transaction, its digests next to the live ones."""
+async def rebuild_digests(db_url: str, bus_url: str, data_dir: Path, services: Sequence[str] = REBUILDABLE,
+                          keyrings: Mapping[str, Keyring] | None = None) -> dict[str, dict[str, Any]]:
+    """Each service's read models rebuilt in a rolled-back transaction, its digests next to the live ones
+    (`keyrings`: those of the services that open sealed facts, wanqing/keys_cli.rebuild_keyring).
+    """
     import nats  # noqa: PLC0415 - only this command talks to the bus directly
 
     from backbone.db import create_pool  # noqa: PLC0415
@@ -252,7 +255,8 @@ async def rebuild_digests(db_url: str, bus_url: str, data_dir: Path,
     from services.notify import app as notify  # noqa: PLC0415
     from services.profiles import app as profiles  # noqa: PLC0415
 
-    checks = {"profiles": profiles.check_rebuild, "care": care.check_rebuild, "ceremony": ceremony.check_rebuild,
+    checks: dict[str, Callable[..., Awaitable[dict[str, Any]]]] = {
+        "profiles": profiles.check_rebuild, "care": care.check_rebuild, "ceremony": ceremony.check_rebuild,
               "notify": notify.check_rebuild, "identity": identity.check_rebuild}
     pool = await create_pool(db_url, min_size=1, max_size=1)
     nc = await nats.connect(bus_url, connect_timeout=5, max_reconnect_attempts=3,
@@ -262,7 +266,9 @@ async def rebuild_digests(db_url: str, bus_url: str, data_dir: Path,
         async with pool.acquire() as conn:
             for name in services:
                 try:
-                    out[name] = await checks[name](conn, nc.jetstream())
+                    keyring = (keyrings or {}).get(name)
+                    out[name] = await (checks[name](conn, nc.jetstream()) if keyring is None
+                                       else checks[name](conn, nc.jetstream(), keyring))
                 except (RebuildError, asyncpg.UndefinedTableError) as exc:
                     out[name] = {"service": name, "equal": False, "error": str(exc)}
     finally:
@@ -299,8 +305,9 @@ def rebuild_digests_command(
     if unknown:
         _fail(f"cannot rebuild {', '.join(unknown)}; rebuildable: {', '.join(REBUILDABLE)}")
     settings = Settings()
+    keyrings = {s: k for s in chosen if (k := keys_cli.rebuild_keyring(s, settings)) is not None}
     results = _run(rebuild_digests(state.database_url(settings), state.nats_url(settings), settings.data_dir,
-                                   chosen))
+                                   chosen, keyrings))
     if as_json:
         typer.echo(json.dumps(results, ensure_ascii=False, indent=2))
     else:

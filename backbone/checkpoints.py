@@ -24,7 +24,8 @@ import asyncio
 import base64
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -46,6 +47,8 @@ log = structlog.get_logger()
 
 DOMAIN = b"wanqing-checkpoint-v1\n"
 AUDIT_STREAM = "WANQING_AUDIT"
+WITNESS_STREAM = "WITNESS"  # in each witness's own account, over subjects.witness_of(<witness>)
+WITNESS_LOG_EVERY_S = 300.0  # a witness that does not answer is logged this often, not every tick
 FORMAT_VERSION = 1
 ZERO_SET = bytes(32)
 
@@ -240,7 +243,7 @@ class Checkpointer:
 
     def __init__(  # noqa: PLR0913
         self, *, dsn: str, store: EventStore, service: str, key: Ed25519PrivateKey, nc: Client | None,
-        every_events: int = 1000, every_s: float = 300.0, poll_s: float = 1.0,
+        every_events: int = 1000, every_s: float = 300.0, poll_s: float = 1.0, witnesses: Sequence[str] = (),
     ) -> None:
         self._dsn = dsn
         self._schema = store.schema
@@ -251,10 +254,13 @@ class Checkpointer:
         self._every_events = every_events
         self._every_s = every_s
         self._poll_s = poll_s
+        self._witnesses = tuple(witnesses)
+        self._unreachable: dict[str, float] = {}  # witness -> when its absence was last logged
         self._pending: tuple[int, int] | None = None  # (a position, the xid all writers below it had under)
         self._final = 0
         self.made = 0
         self.published = 0
+        self.witnessed = 0
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -304,6 +310,8 @@ class Checkpointer:
         await chain_pending(conn, self._schema)
         made = await self._maybe_make(conn)
         await self._publish_pending(conn)
+        for witness in self._witnesses:
+            await self._hand_to_witness(conn, witness)
         return made
 
     async def _maybe_make(self, conn: Connection) -> SignedCheckpoint | None:
@@ -355,6 +363,36 @@ class Checkpointer:
                 return
             await conn.execute(f"UPDATE {schema}.audit_checkpoints SET published_at = now() WHERE seq = $1", cp.seq)
             self.published += 1
+
+
+    async def _hand_to_witness(self, conn: Connection, witness: str) -> None:
+        """Every checkpoint the witness has not acknowledged yet, in order; its own stream acks each (the subject
+        is a service the witness's account exports), and repeats are dropped there by `Nats-Msg-Id`.
+        """
+        if self._nc is None or not self._nc.is_connected:
+            return
+        schema = quote_ident(self._schema)
+        done = int(await conn.fetchval(f"SELECT coalesce(max(last_seq), 0) FROM {schema}.audit_witnessed "
+                                       "WHERE witness = $1", witness))
+        rows = await conn.fetch(f"SELECT seq, body, signature FROM {schema}.audit_checkpoints WHERE seq > $1 "
+                                "ORDER BY seq LIMIT 100", done)
+        subject = subjects.witness_checkpoint(witness, self._service)
+        for r in rows:
+            cp = SignedCheckpoint(json.loads(bytes(r["body"])), bytes(r["signature"]))
+            try:
+                await self._nc.jetstream().publish(subject, cp.encode(), timeout=5, headers={
+                    "Nats-Msg-Id": f"{self._service}-checkpoint-{cp.seq}"})
+            except (nats.errors.Error, TimeoutError) as exc:
+                now = time.monotonic()
+                if now - self._unreachable.get(witness, -WITNESS_LOG_EVERY_S) >= WITNESS_LOG_EVERY_S:
+                    self._unreachable[witness] = now
+                    log.warning("checkpoint_witness_unreachable", service=self._service, witness=witness,
+                                seq=cp.seq, error=repr(exc))
+                return
+            await conn.execute(
+                f"INSERT INTO {schema}.audit_witnessed (witness, last_seq, at) VALUES ($1, $2, now()) "
+                "ON CONFLICT (witness) DO UPDATE SET last_seq = excluded.last_seq, at = excluded.at", witness, cp.seq)
+            self.witnessed += 1
 
 
 def parse_checkpoints(raw: Iterable[Mapping[str, Any]]) -> list[SignedCheckpoint]:

@@ -210,7 +210,8 @@ async def run(  # noqa: C901, PLR0913, PLR0915 - the wiring of a process is one 
     relay_box.append(relay)
     checkpointer = Checkpointer(dsn=dsn, store=store, service=name, key=signer.key, nc=nc,
                                 every_events=settings.checkpoint_every_events, every_s=settings.checkpoint_every_s,
-                                poll_s=settings.checkpoint_poll_s)
+                                poll_s=settings.checkpoint_poll_s,
+                                witnesses=[w for w in settings.witnesses.split(",") if w])
     consumers = [Consumer(pool=pool, schema=name, js=js, spec=c) for c in spec.consumers]
     ticker = Ticker(pool=pool, schema=name, service=name, clock=clock, handlers=spec.timers,
                     interval_s=settings.ticker_interval_s, on_commit=wake)

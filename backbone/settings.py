@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     checkpoint_every_events: int = Field(default=1000, ge=1)
     checkpoint_every_s: float = Field(default=300.0, gt=0)
     checkpoint_poll_s: float = Field(default=1.0, gt=0)
+    # The witnesses every checkpoint is also handed to (comma-separated; each an account of its own whose stream
+    # acks what it keeps, docs/audit.md). `wanqing up` sets the auditor's; empty: none.
+    witnesses: str = Field(default="", pattern=r"^([A-Za-z0-9_-]{1,64}(,[A-Za-z0-9_-]{1,64})*)?$")
     pool_max: int = Field(default=10, ge=1)
     # Commands and queries handled at once per process (each in its own transaction; conflicts retry).
     command_workers: int = Field(default=4, ge=1, le=64)

@@ -88,6 +88,18 @@ def audit_of(service: str) -> str:
     return f"{ROOT}.audit.{check_token(service, 'service')}.>"
 
 
+def witness_checkpoint(witness: str, service: str) -> str:
+    """A service's signed checkpoint handed to a witness (an account of its own outside the platform's, whose
+    stream keeps it: docs/audit.md). The witness exports this subject as a service, so each publish is acked by
+    the witness's own stream.
+    """
+    return f"witness.{check_token(witness, 'witness')}.{check_token(service, 'service')}.checkpoint"
+
+
+def witness_of(witness: str) -> str:
+    return f"witness.{check_token(witness, 'witness')}.>"
+
+
 ALL_AUDIT = f"{ROOT}.audit.>"
 ALL_EVENTS = f"{ROOT}.evt.>"
 ALL_DEAD_LETTERS = f"{ROOT}.dlq.>"

@@ -41,7 +41,7 @@ import nats
 import nkeys  # type: ignore[import-untyped]  # nkeys 0.2.1 ships no type information
 from nats.aio.client import Client
 
-from backbone.checkpoints import AUDIT_STREAM
+from backbone.checkpoints import WITNESS_STREAM
 from backbone.relay import STREAM
 from contracts import subjects
 from wanqing.platform_secrets import OWNER_ONLY_DIR, write_private
@@ -69,7 +69,8 @@ __all__ = [
     "service_principal",
 ]
 
-ACCOUNT = "WANQING"  # the account of every platform user; agencies get accounts of their own
+ACCOUNT = "WANQING"  # the account of every platform user; the auditor and agencies get accounts of their own
+AUDITOR_ACCOUNT = "AUDITOR"
 CONSOLE = "console"
 OPS = "ops"
 AUDITOR = "auditor"
@@ -101,6 +102,10 @@ class Principal:
     subscribe: tuple[str, ...]
     deny_publish: tuple[str, ...]
     allow_responses: bool  # nats-server's reply-once right; False for all of ours (see the module's docstring)
+    account: str = "WANQING"  # ACCOUNT, or a witness's account of its own
+    # A witness (the auditor; later each agency) keeps the checkpoints in a stream of its own account, which
+    # exports `witness.<witness>.>` as a service for the platform's account to publish into (acked).
+    witness: str | None = None
 
     @property
     def inbox_prefix(self) -> str:
@@ -145,6 +150,7 @@ def service_principal(service: str, needs: ServiceBusNeeds, *, asked_by: Iterabl
     publish = [
         subjects.events_of_service(service),
         subjects.audit_of(service),  # its own signed checkpoints (stream WANQING_AUDIT)
+        f"witness.*.{service}.checkpoint",  # and the same, handed to each witness (imported from its account)
         f"{_API}.STREAM.INFO.{STREAM}",  # the relay reads whether the stream takes atomic batches
         *(right for durable in needs.consumers for right in _durable_rights(durable)),
         *(subjects.queries_of(peer) for peer in needs.asks),
@@ -184,11 +190,15 @@ def ops_principal(streams: Sequence[str] | None = None) -> Principal:
 
 
 def auditor_principal() -> Principal:
-    """An outside auditor: hears the signed checkpoints (live, or the stream from its start), publishes nothing
-    but the requests an ordered consumer of WANQING_AUDIT makes (create it unnamed, answer its flow control).
+    """An outside auditor, in an account of its own (AUDITOR_ACCOUNT): nothing of the platform's account is
+    visible from there. Its stream WITNESS keeps every service's signed checkpoints as they are handed over
+    (`witness.auditor.<service>.checkpoint`, acked by that stream); the auditor defines that stream and reads it
+    through an ordered (ephemeral) consumer, and may do nothing else. It cannot delete or purge it either.
     """
-    publish = (f"{_API}.CONSUMER.CREATE.{AUDIT_STREAM}", f"$JS.FC.{AUDIT_STREAM}.>")
-    return Principal(AUDITOR, publish, (_inbox(AUDITOR), subjects.ALL_AUDIT), DENY_ALL, allow_responses=False)
+    publish = (*(f"{_API}.STREAM.{op}.{WITNESS_STREAM}" for op in ("CREATE", "UPDATE", "INFO")),
+               f"{_API}.CONSUMER.CREATE.{WITNESS_STREAM}", f"$JS.FC.{WITNESS_STREAM}.>")
+    return Principal(AUDITOR, publish, (_inbox(AUDITOR),), DENY_ALL, allow_responses=False,
+                     account=AUDITOR_ACCOUNT, witness=AUDITOR)
 
 
 def platform_principals(services: Mapping[str, ServiceBusNeeds]) -> list[Principal]:
@@ -284,11 +294,29 @@ def _user_block(principal: Principal, user: NkeyUser) -> str:
     return "\n".join(lines)
 
 
-def accounts_block(principals: Sequence[Principal], users: Mapping[str, NkeyUser]) -> str:
-    """The `accounts { ... }` text of a server config: one account with a user per principal.
+def _account_block(account: str, members: Sequence[Principal], users: Mapping[str, NkeyUser],
+                   imports: Sequence[str], exports: Sequence[str]) -> str:
+    lines = [f"  {account}: {{", "    jetstream: enabled"]
+    if imports:
+        lines.append("    imports: [")
+        lines += [f"      {{ service: {{ account: {a}, subject: {json.dumps(s)} }} }}"
+                  for a, s in (i.split(" ", 1) for i in imports)]
+        lines.append("    ]")
+    if exports:
+        lines.append("    exports: [")
+        lines += [f"      {{ service: {json.dumps(s)}, response_type: singleton }}" for s in exports]
+        lines.append("    ]")
+    lines += ["    users: [", *(_user_block(p, users[p.name]) for p in members), "    ]", "  }"]
+    return "\n".join(lines)
 
-    With users defined, the server refuses any connection without a known nkey; the system account gets no
-    user, so nobody of the platform reaches it.
+
+def accounts_block(principals: Sequence[Principal], users: Mapping[str, NkeyUser]) -> str:
+    """The `accounts { ... }` text of a server config: the platform's account (every service, console, ops)
+    and one account per witness, each with a user per principal.
+
+    A witness's account exports `witness.<witness>.>` as a service (its own stream answers each publish with an
+    ack) and the platform's account imports it: the one way between them. With users defined, the server refuses
+    any connection without a known nkey; the system account gets no user, so nobody of the platform reaches it.
     """
     missing = [p.name for p in principals if p.name not in users]
     if missing:
@@ -296,17 +324,20 @@ def accounts_block(principals: Sequence[Principal], users: Mapping[str, NkeyUser
     names = [p.name for p in principals]
     if len(names) != len(set(names)):
         raise ValueError(f"principals named twice: {names}")
-    blocks = "\n".join(_user_block(p, users[p.name]) for p in principals)
+    accounts = dict.fromkeys([ACCOUNT, *(p.account for p in principals)])
+    witnesses = {p.account: p.witness for p in principals if p.witness is not None}
+    if ACCOUNT in witnesses:
+        raise ValueError("a witness must have an account of its own")
+    blocks = [
+        _account_block(
+            account, [p for p in principals if p.account == account], users,
+            imports=[f"{a} {subjects.witness_of(w)}" for a, w in witnesses.items()] if account == ACCOUNT else [],
+            exports=[subjects.witness_of(witnesses[account])] if account in witnesses else [])
+        for account in accounts
+    ]
     return (
         "# Generated by wanqing/nats_auth.py from the platform's one definition of principals; do not edit.\n"
-        "accounts {\n"
-        f"  {ACCOUNT}: {{\n"
-        "    jetstream: enabled\n"
-        "    users: [\n"
-        f"{blocks}\n"
-        "    ]\n"
-        "  }\n"
-        "}\n"
+        "accounts {\n" + "\n".join(blocks) + "\n}\n"
     )
 
 

@@ -10,6 +10,8 @@ from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
+from backbone.checkpoints import WITNESS_STREAM
+from contracts import subjects
 from wanqing.embedded import DEPLOY
 
 DEFINITION = DEPLOY / "streams.json"
@@ -45,3 +47,25 @@ async def ensure_streams(js: JetStreamContext, path: Path = DEFINITION) -> list[
             await js.update_stream(config)
         names.append(config.name)
     return names
+
+
+def witness_stream(witness: str) -> StreamConfig:
+    """A witness's own stream (in its own account): every checkpoint handed to it, kept for good, never deleted
+    or purged through the API (`deny_delete`, `deny_purge`: the stream refuses even its owner).
+    """
+    return StreamConfig(
+        name=WITNESS_STREAM, subjects=[subjects.witness_of(witness)], storage=StorageType.FILE,
+        retention=RetentionPolicy.LIMITS, discard=DiscardPolicy.OLD, max_age=0, duplicate_window=3600.0,
+        num_replicas=1, deny_delete=True, deny_purge=True)
+
+
+async def ensure_witness_stream(js: JetStreamContext, witness: str) -> str:
+    """As the witness (its own account): create its stream, or bring it to `witness_stream`."""
+    config = witness_stream(witness)
+    try:
+        await js.stream_info(WITNESS_STREAM)
+    except NotFoundError:
+        await js.add_stream(config)
+    else:
+        await js.update_stream(config)
+    return WITNESS_STREAM

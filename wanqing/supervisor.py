@@ -17,13 +17,14 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from urllib.parse import urlsplit, urlunsplit
 
 import nats
+import nats.errors
 import structlog
 
 from backbone.master_keys import MasterKeys, default_folder, shred
@@ -32,7 +33,7 @@ from wanqing import database_roles, nats_auth, platform_secrets
 from wanqing.catalog import SERVICES, migrate_all, nats_accounts, opens_personal_data
 from wanqing.embedded import EmbeddedNats, EmbeddedPostgres, free_port
 from wanqing.state import PlatformState, remove_state, running_state, write_state
-from wanqing.streams import ensure_streams
+from wanqing.streams import ensure_streams, ensure_witness_stream
 
 log = structlog.get_logger()
 
@@ -68,21 +69,37 @@ class Prepared:
     streams: list[str]
     migrations: dict[str, list[str]]
     dsns: dict[str, str]  # each service's own role, its password in an owner-only pgpass file
+    witnesses: tuple[str, ...] = ()  # the witnesses whose streams are ready to take checkpoints
 
 
-async def prepare(nats_url: str, database_url: str, services: tuple[str, ...], secrets_dir: Path,
-                  nats_options: dict[str, str] | None = None) -> Prepared:
-    """Streams from deploy/streams.json, every service's migrations (as the admin), then each service's own
-    database role, owning only its schema (wanqing.database_roles).
+async def prepare(nats_url: str, database_url: str, services: tuple[str, ...], secrets_dir: Path,  # noqa: PLR0913
+                  nats_options: dict[str, str] | None = None,
+                  witnesses: Mapping[str, dict[str, str]] | None = None) -> Prepared:
+    """Streams from deploy/streams.json, each witness's own stream (as that witness, in its account), every
+    service's migrations (as the admin), then each service's own database role, owning only its schema
+    (wanqing.database_roles). A witness that cannot be reached is left out, with a warning.
     """
     nc = await nats.connect(nats_url, connect_timeout=5, max_reconnect_attempts=3, **(nats_options or {}))
     try:
         streams = await ensure_streams(nc.jetstream())
     finally:
         await nc.drain()
+    ready = []
+    for witness, options in (witnesses or {}).items():
+        try:
+            wc = await nats.connect(nats_url, connect_timeout=5, max_reconnect_attempts=1, **options)
+            try:
+                await ensure_witness_stream(wc.jetstream(), witness)
+            finally:
+                await wc.drain()
+        except (OSError, nats.errors.Error) as exc:
+            log.warning("witness_not_ready", witness=witness, error=repr(exc))
+            continue
+        ready.append(witness)
     applied = await migrate_all(database_url)
     dsns = await database_roles.provision(database_url, services, secrets_dir)
-    return Prepared(streams, applied, {s: database_roles.without_password(d, secrets_dir) for s, d in dsns.items()})
+    return Prepared(streams, applied, {s: database_roles.without_password(d, secrets_dir) for s, d in dsns.items()},
+                    tuple(ready))
 
 
 def redacted(url: str) -> str:
@@ -200,11 +217,14 @@ class Supervisor:
             nats_url, database_url = self._servers()
             if self.stopping.is_set():
                 return 0
-            prepared = asyncio.run(prepare(nats_url, database_url, self.services, self.data_dir / "secrets",
-                                           nats_auth.connect_options(self._nats_users()[nats_auth.OPS])))
+            users = self._nats_users()
+            prepared = asyncio.run(prepare(
+                nats_url, database_url, self.services, self.data_dir / "secrets",
+                nats_auth.connect_options(users[nats_auth.OPS]),
+                witnesses={nats_auth.AUDITOR: nats_auth.connect_options(users[nats_auth.AUDITOR])}))
             log.info("platform_prepared", streams=prepared.streams, migrations_applied=prepared.migrations,
-                     database_roles=sorted(prepared.dsns))
-            self._start_services(nats_url, prepared.dsns)
+                     database_roles=sorted(prepared.dsns), witnesses=prepared.witnesses)
+            self._start_services(nats_url, prepared.dsns, prepared.witnesses)
             self._supervise(nats_url, database_url)
         finally:
             self._shutdown()
@@ -232,7 +252,7 @@ class Supervisor:
         """The embedded server's accounts: every principal with exactly its rights (wanqing/nats_auth.py)."""
         return nats_accounts(self.data_dir, self.services)[1]
 
-    def _start_services(self, nats_url: str, dsns: dict[str, str]) -> None:
+    def _start_services(self, nats_url: str, dsns: dict[str, str], witnesses: tuple[str, ...] = ()) -> None:
         keys = key_folder(self.settings, self.data_dir)
         secrets = platform_secrets.ensure(self.data_dir, self.services)
         users = self._nats_users()
@@ -250,6 +270,7 @@ class Supervisor:
                 "WANQING_TRUST_FILE": str(secrets.trust_file),
                 "WANQING_SIGNING_KEY_FILE": str(secrets.signing_key(name)),
                 "WANQING_NATS_NKEY_FILE": str(users[name].seed_file),
+                "WANQING_WITNESSES": ",".join(witnesses),
             }
             if opens_personal_data(name):
                 env["WANQING_KEY_DIR"] = str(keys)

@@ -38,6 +38,7 @@ from wanqing.audit.bundle import (
 )
 from wanqing.audit.verify import EXPLANATIONS, Report
 from wanqing.embedded import EmbeddedNats
+from wanqing.streams import ensure_witness_stream
 
 SERVICE = "profiles"
 
@@ -77,9 +78,11 @@ async def _wait_covered(h: History, seconds: float = 15) -> None:
             head = await conn.fetchval("SELECT coalesce(max(position), 0) FROM profiles.events")
             logs = await conn.fetchval("SELECT CASE WHEN bool_or(chain_seq IS NULL) THEN -1 "
                                        "ELSE coalesce(max(chain_seq), 0) END FROM profiles.read_access")
-            row = await conn.fetchrow("SELECT position, body, published_at FROM profiles.audit_checkpoints "
+            row = await conn.fetchrow("SELECT seq, position, body, published_at FROM profiles.audit_checkpoints "
                                       "ORDER BY seq DESC LIMIT 1")
+            witnessed = await conn.fetchval("SELECT last_seq FROM profiles.audit_witnessed WHERE witness = 'auditor'")
             if row and logs >= 0 and row["position"] >= head and row["published_at"] is not None and \
+                    witnessed == row["seq"] and \
                     json.loads(bytes(row["body"]))["logs"]["read_access"]["seq"] >= logs:
                 return
             assert asyncio.get_running_loop().time() < deadline, "no checkpoint covered the history in time"
@@ -93,7 +96,8 @@ async def h(nats_server: EmbeddedNats, js: JetStreamContext, database_url: str) 
     """Profiles with checkpoints every 3 events or 0.2 s; five people, one of them dead; reads on record."""
     platform = RunningPlatform(nats_server.url, database_url)
     platform.settings = platform.settings.model_copy(update={
-        "checkpoint_every_events": 3, "checkpoint_every_s": 0.2, "checkpoint_poll_s": 0.05})
+        "checkpoint_every_events": 3, "checkpoint_every_s": 0.2, "checkpoint_poll_s": 0.05, "witnesses": "auditor"})
+    await ensure_witness_stream(js, "auditor")  # one account here: the auditor's own is tested in tests/wanqing
     try:
         await platform.start((profiles_app.NAME, profiles_app.MIGRATIONS, profiles_app.build, True))
         assert (await platform.send("profiles", "RegisterUnit", {"code": "U0007", "name": "区财政局",

@@ -59,7 +59,8 @@ class UpPlatform:
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("WANQING_")}
         return {**env, "WANQING_DATA_DIR": str(self.data_dir), "WANQING_LOAD_DEMO": "false",
-                "WANQING_CONSOLE_PORT": "0", "WANQING_LOG_FORMAT": "json", "WANQING_LOG_LEVEL": "warning"}
+                "WANQING_CONSOLE_PORT": "0", "WANQING_LOG_FORMAT": "json", "WANQING_LOG_LEVEL": "warning",
+                "WANQING_CHECKPOINT_EVERY_S": "1"}
 
     def start(self) -> None:
         """`wanqing up`, then wait for platform.json and for every service to answer on the bus."""

@@ -9,6 +9,7 @@ import asyncio
 import json
 import uuid
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -245,3 +246,31 @@ async def test_rebuild_care_read_models_gives_the_same_unit_report(wq: Wanqing) 
     models_after = await _read_models(wq)
     for table in READ_MODELS:
         assert models_after[table] == models_before[table], table
+
+
+async def test_the_auditor_takes_the_checkpoints_home_from_its_own_account(wq: Wanqing, tmp_path: Path) -> None:
+    """`wanqing up` gives the auditor an account of its own whose stream keeps every service's checkpoints; what
+    the auditor reads there, as itself, is what the services signed, and it verifies the live history.
+    """
+    seed = wq.up.data_dir / "secrets" / "nats" / "auditor.nk"
+    trust = wq.up.data_dir / "secrets" / "trust.json"
+
+    async def handed_over() -> bool:
+        rows = await wq.pool.fetch("SELECT c.seq, w.last_seq FROM (SELECT max(seq) AS seq FROM "
+                                   "profiles.audit_checkpoints) c LEFT JOIN profiles.audit_witnessed w "
+                                   "ON w.witness = 'auditor'")
+        return bool(rows and rows[0]["seq"] and rows[0]["seq"] == rows[0]["last_seq"])
+
+    deadline = asyncio.get_running_loop().time() + 30
+    while not await handed_over():
+        assert asyncio.get_running_loop().time() < deadline, "the auditor's stream never got the checkpoints"
+        await asyncio.sleep(0.5)
+    held = tmp_path / "held.json"
+    took = await asyncio.to_thread(wq.up.cli, "audit", "checkpoints", "--service", "profiles", "--out", str(held),
+                                   "--trust", str(trust), "--nats-url", wq.up.nats_url, "--nkey", str(seed))
+    assert took.returncode == 0, took.stdout + took.stderr
+    signed = await wq.pool.fetchval("SELECT count(*) FROM profiles.audit_checkpoints")
+    assert len(json.loads(held.read_text())["checkpoints"]) == signed > 0
+    checked = await asyncio.to_thread(wq.up.cli, "audit", "verify", "--service", "profiles", "--live",
+                                      "--checkpoints", str(held), "--trust", str(trust), "--no-bus")
+    assert checked.returncode == 0, checked.stdout + checked.stderr

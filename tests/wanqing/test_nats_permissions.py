@@ -84,8 +84,8 @@ def expected(actor: str, kind: str, target: str) -> bool:  # noqa: C901, PLR0911
     own_durable = target in DURABLES.get(actor, ())
     if kind in ("publish event", "publish checkpoint"):  # a service's own events and its own checkpoints
         return actor == target
-    if kind in ("subscribe checkpoints", "audit ordered consumer"):  # only the auditor hears the checkpoints
-        return actor == AUDITOR
+    if kind in ("subscribe checkpoints", "audit ordered consumer"):  # the auditor hears them in its own account
+        return False
     if kind in ("publish command", "request command", "publish auth", "request auth"):
         return actor in REQUESTERS
     if kind in ("publish query", "request query"):
@@ -293,7 +293,7 @@ def _cells(probe: Actor, probe_sub: Subscription, actors: dict[str, Actor]) -> t
         payload = json.dumps(body).encode()
         return lambda a: answer_cell(a, lambda: _ask(a.nc, subject, payload))
 
-    principals = [*DURABLES, CONSOLE, OPS, AUDITOR]
+    principals = [*DURABLES, CONSOLE, OPS]
     durables = [d for ds in DURABLES.values() for d in ds]
     wanqing = load_definitions()[0]
     assert wanqing.name == STREAM
@@ -382,8 +382,10 @@ async def _serve_requests(actors: dict[str, Actor]) -> None:
 
 
 async def test_permission_matrix(platform: Platform) -> None:
-    names = [*DURABLES, CONSOLE, OPS, AUDITOR]
-    assert sorted(p.name for p in platform.principals) == sorted(names)
+    """Every principal of the platform's account; the auditor's account has a test of its own (below)."""
+    names = [*DURABLES, CONSOLE, OPS]
+    assert sorted(p.name for p in platform.principals) == sorted([*names, AUDITOR])
+    assert {p.name for p in platform.principals if p.account != "WANQING"} == {AUDITOR}
     probe = await _connect(platform, PROBE.name)
     actors = {name: await _connect(platform, name) for name in names}
     try:
@@ -445,38 +447,62 @@ async def test_a_forged_event_never_reaches_the_stream(platform: Platform) -> No
             await actor.nc.close()
 
 
-async def test_the_auditor_reads_the_checkpoints_and_can_publish_none(platform: Platform) -> None:
-    """A service publishes its signed checkpoint on WANQING_AUDIT; the auditor reads it (ordered consumer from the
-    start) but cannot publish one, nor any service another service's.
+async def test_the_auditor_keeps_the_checkpoints_in_its_own_account_and_can_do_nothing_else(
+    platform: Platform,
+) -> None:
+    """The auditor's account (AUDITOR) holds the stream WITNESS; a service hands it its own checkpoints only
+    (acked by that stream, across the accounts); the auditor reads them, cannot delete or purge them, and sees
+    nothing of the platform's account, which in turn cannot see the auditor's stream at all.
     """
     from backbone.checkpoints import Coverage, make_body, sign  # noqa: PLC0415
     from backbone.credentials import new_signing_key  # noqa: PLC0415
     from wanqing.audit.bundle import read_published_checkpoints  # noqa: PLC0415
+    from wanqing.streams import ensure_witness_stream  # noqa: PLC0415
 
     probe = await _connect(platform, PROBE.name)
     profiles = await _connect(platform, "profiles")
     care = await _connect(platform, "care")
+    ops = await _connect(platform, OPS)
     auditor = await _connect(platform, AUDITOR)
     try:
         await ensure_streams(probe.nc.jetstream())
+        await ensure_witness_stream(auditor.nc.jetstream(), AUDITOR)
+        assert auditor.violations == []
         body = make_body(service="profiles", seq=1, cov=Coverage(), previous="",
                          made_at=datetime.now(UTC), signer="profiles")
         checkpoint = sign(body, new_signing_key())
-        subject = "wanqing.audit.profiles.checkpoint"
-        ack = await profiles.nc.jetstream().publish(subject, checkpoint.encode(), stream=AUDIT_STREAM,
+        subject = "witness.auditor.profiles.checkpoint"
+        ack = await profiles.nc.jetstream().publish(subject, checkpoint.encode(),
                                                     headers={"Nats-Msg-Id": "profiles-checkpoint-1"}, timeout=5)
-        assert ack.stream == AUDIT_STREAM
-        heard = await read_published_checkpoints(auditor.nc, "profiles")  # the matrix's markers are skipped
-        assert heard[-1].to_json() == checkpoint.to_json()
-        assert auditor.violations == []
-        for actor in (auditor, care):
-            with pytest.raises((nats.errors.TimeoutError, TimeoutError)):
+        assert ack.stream == "WITNESS"
+        assert profiles.violations == []
+        heard = await read_published_checkpoints(auditor.nc, "profiles", witness=AUDITOR)
+        assert [c.to_json() for c in heard] == [checkpoint.to_json()]
+        # Another service cannot hand over profiles' checkpoints; the auditor cannot write its own stream.
+        for actor in (care, auditor):
+            with pytest.raises((nats.errors.TimeoutError, TimeoutError, nats.errors.NoRespondersError)):
                 await actor.nc.jetstream().publish(subject, checkpoint.encode(), timeout=1)
             await _sync(actor.nc)
             assert any("publish" in v and subject in v for v in actor.violations), actor.violations
-        assert len(await read_published_checkpoints(auditor.nc, "profiles")) == len(heard)
+        assert len(await read_published_checkpoints(auditor.nc, "profiles", witness=AUDITOR)) == 1
+        # Nor delete or purge it (denied to the auditor, and the stream itself refuses both).
+        for attempt in (lambda j: j.delete_stream("WITNESS"), lambda j: j.purge_stream("WITNESS")):
+            seen = await answer_cell(auditor, lambda a=attempt: a(auditor.nc.jetstream(timeout=ANSWER_WAIT_S)))
+            assert (seen.arrived, seen.violation) == (False, True), seen
+        # From the auditor's account nothing of the platform's is reachable...
+        for pattern in ("wanqing.>", "wanqing.audit.>", ">"):
+            seen = await subscribe_cell(auditor, probe, await probe.nc.subscribe(">"), pattern)
+            assert (seen.arrived, seen.violation) == (False, True), (pattern, seen)
+        seen = await answer_cell(auditor, lambda: auditor.nc.jetstream(timeout=ANSWER_WAIT_S).stream_info(STREAM))
+        assert (seen.arrived, seen.violation) == (False, True), seen
+        # ...and the platform's account does not even see the auditor's stream (ops may not ask; the probe,
+        # with every right in the platform's account, is told it does not exist).
+        seen = await answer_cell(ops, lambda: ops.nc.jetstream(timeout=ANSWER_WAIT_S).stream_info("WITNESS"))
+        assert (seen.arrived, seen.violation) == (False, True), seen
+        with pytest.raises(nats.js.errors.NotFoundError):
+            await probe.nc.jetstream().stream_info("WITNESS")
     finally:
-        for actor in (probe, profiles, care, auditor):
+        for actor in (probe, profiles, care, ops, auditor):
             await actor.nc.close()
 
 

@@ -24,7 +24,7 @@ import nats.errors
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from nats.aio.client import Client
 
-from backbone.checkpoints import AUDIT_STREAM, SignedCheckpoint, chained_logs, stored_checkpoints
+from backbone.checkpoints import AUDIT_STREAM, WITNESS_STREAM, SignedCheckpoint, chained_logs, stored_checkpoints
 from backbone.db import Connection, quote_ident
 from backbone.relay import CHECKPOINT as RELAY_CHECKPOINT
 from backbone.relay import STREAM
@@ -205,12 +205,17 @@ async def read_bus(nc: Client, service: str, idle_s: float = 2.0) -> list[BusMes
             for m in msgs]
 
 
-async def read_published_checkpoints(nc: Client, service: str, idle_s: float = 2.0) -> list[SignedCheckpoint]:
-    """The service's checkpoints as WANQING_AUDIT holds them: what the `auditor` principal may read.
+async def read_published_checkpoints(nc: Client, service: str, idle_s: float = 2.0,
+                                     witness: str | None = None) -> list[SignedCheckpoint]:
+    """The service's checkpoints as the platform's WANQING_AUDIT holds them, or (`witness`) as that witness's
+    own stream WITNESS holds them: what the auditor reads, connected to its own account.
 
     A message that is not a signed checkpoint at all is skipped (verification judges the signatures of the rest).
     """
-    msgs = await _drain_ordered(nc, subjects.audit_of(service), AUDIT_STREAM, idle_s)
+    if witness is None:
+        msgs = await _drain_ordered(nc, subjects.audit_of(service), AUDIT_STREAM, idle_s)
+    else:
+        msgs = await _drain_ordered(nc, subjects.witness_checkpoint(witness, service), WITNESS_STREAM, idle_s)
     found = []
     for m in msgs:
         try:

@@ -105,7 +105,8 @@ def checkpoints(
     out: Annotated[Path, typer.Option("--out", help="Where to write the checkpoints file.")],
     trust: TrustOption = None,
     nats_url: Annotated[str | None, typer.Option(
-        "--nats-url", help="Read them from the WANQING_AUDIT stream (as the auditor) instead of the database.")] = None,
+        "--nats-url", help="Read them from the auditor's own stream WITNESS (connected as the auditor, to its own "
+                           "account) instead of the database.")] = None,
     nkey: Annotated[Path | None, typer.Option("--nkey", help="The auditor's NATS nkey seed file.")] = None,
 ) -> None:
     """Write the service's signed checkpoints and the public keys: what an auditor takes home."""
@@ -117,7 +118,7 @@ def checkpoints(
                                        if nkey else {})
             nc = await nats.connect(nats_url, connect_timeout=5, max_reconnect_attempts=3, **options)
             try:
-                return checkpoints_doc(name, await read_published_checkpoints(nc, name), keys)
+                return checkpoints_doc(name, await read_published_checkpoints(nc, name, witness="auditor"), keys)
             finally:
                 await nc.close()
         try:

@@ -25,7 +25,7 @@ import base64
 import hashlib
 import json
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -243,7 +243,8 @@ class Checkpointer:
 
     def __init__(  # noqa: PLR0913
         self, *, dsn: str, store: EventStore, service: str, key: Ed25519PrivateKey, nc: Client | None,
-        every_events: int = 1000, every_s: float = 300.0, poll_s: float = 1.0, witnesses: Sequence[str] = (),
+        every_events: int = 1000, every_s: float = 300.0, poll_s: float = 1.0,
+        witnesses: Callable[[], Sequence[str]] = tuple,
     ) -> None:
         self._dsn = dsn
         self._schema = store.schema
@@ -254,7 +255,7 @@ class Checkpointer:
         self._every_events = every_events
         self._every_s = every_s
         self._poll_s = poll_s
-        self._witnesses = tuple(witnesses)
+        self._witnesses = witnesses  # asked each tick: agencies are enabled and disabled while it runs
         self._unreachable: dict[str, float] = {}  # witness -> when its absence was last logged
         self._pending: tuple[int, int] | None = None  # (a position, the xid all writers below it had under)
         self._final = 0
@@ -310,7 +311,7 @@ class Checkpointer:
         await chain_pending(conn, self._schema)
         made = await self._maybe_make(conn)
         await self._publish_pending(conn)
-        for witness in self._witnesses:
+        for witness in self._witnesses():
             await self._hand_to_witness(conn, witness)
         return made
 

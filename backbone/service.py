@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import signal
 import ssl
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from nats.aio.client import Client
 from pydantic import BaseModel
 
 from backbone import health, logs
+from backbone.agencies import EnabledAgencies
 from backbone.asking import Asker
 from backbone.checkpoints import Checkpointer
 from backbone.clock import Clock, PlatformClock
@@ -86,6 +87,17 @@ class ServiceSpec:
     # Requests answered without a credential, on `wanqing.auth.identity.<Name>` (a login makes one): identity's,
     # the only service NATS lets subscribe there.
     open_requests: dict[str, Callable[[bytes], Awaitable[BaseModel]]] = field(default_factory=dict)
+    # Loops of the service's own that run beside the relay and the consumers, on the process's NATS connection
+    # (the feed's hand-over to the agencies), and what they add to /health.
+    workers: list[Callable[[asyncio.Event, Client], Coroutine[Any, Any, None]]] = field(default_factory=list)
+    health: Callable[[], Awaitable[dict[str, Any]]] | None = None
+
+
+def witnesses_of(settings: Settings) -> Callable[[], list[str]]:
+    """The configured witnesses (the auditor), then every enabled agency (docs/agencies.md: agencies witness)."""
+    fixed = [w for w in settings.witnesses.split(",") if w]
+    agencies = EnabledAgencies(Path(settings.data_dir).resolve())
+    return lambda: list(dict.fromkeys([*fixed, *sorted(agencies())]))
 
 
 def read_master_key(settings: Settings) -> str:
@@ -211,7 +223,7 @@ async def run(  # noqa: C901, PLR0913, PLR0915 - the wiring of a process is one 
     checkpointer = Checkpointer(dsn=dsn, store=store, service=name, key=signer.key, nc=nc,
                                 every_events=settings.checkpoint_every_events, every_s=settings.checkpoint_every_s,
                                 poll_s=settings.checkpoint_poll_s,
-                                witnesses=[w for w in settings.witnesses.split(",") if w])
+                                witnesses=witnesses_of(settings))
     consumers = [Consumer(pool=pool, schema=name, js=js, spec=c) for c in spec.consumers]
     ticker = Ticker(pool=pool, schema=name, service=name, clock=clock, handlers=spec.timers,
                     interval_s=settings.ticker_interval_s, on_commit=wake)
@@ -236,6 +248,11 @@ async def run(  # noqa: C901, PLR0913, PLR0915 - the wiring of a process is one 
             except Exception:  # noqa: BLE001 - health must answer even when NATS is away
                 lags[c.spec.name] = None
         report["consumer_lag"] = lags
+        if spec.health is not None:
+            try:
+                report.update(await spec.health())
+            except Exception as exc:  # noqa: BLE001 - health must answer even when a part of it cannot
+                report["health_error"] = repr(exc)
         report["now"] = (await clock.now()).isoformat()
         report["ok"] = bool(report["database"] and report["nats_connected"])
         return report
@@ -251,6 +268,7 @@ async def run(  # noqa: C901, PLR0913, PLR0915 - the wiring of a process is one 
              asyncio.create_task(ticker.run(stop), name=f"{name}-ticker"),
              asyncio.create_task(checkpointer.run(stop), name=f"{name}-checkpointer")]
     tasks += [asyncio.create_task(c.run(stop), name=c.spec.name) for c in consumers]
+    tasks += [asyncio.create_task(w(stop, nc), name=f"{name}-worker-{i}") for i, w in enumerate(spec.workers)]
     log.info("service_started", http_port=port, commands=router.command_names, queries=router.query_names,
              consumers=[c.name for c in spec.consumers])
     try:

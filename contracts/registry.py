@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from contracts import care, ceremony, identity, notify, profiles
+from contracts import care, ceremony, feed, identity, notify, profiles
 from contracts.base import Command, Event, Query
 
-LANGUAGES: tuple[ModuleType, ...] = (profiles, identity, care, ceremony, notify)
+LANGUAGES: tuple[ModuleType, ...] = (profiles, identity, care, ceremony, notify, feed)
 
 SERVICES: tuple[str, ...] = tuple(m.SERVICE for m in LANGUAGES)
 

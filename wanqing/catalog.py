@@ -7,6 +7,7 @@ from pathlib import Path
 
 import asyncpg
 
+from backbone.agencies import EnabledAgencies
 from backbone.migrations import migrate_service
 from contracts.registry import SERVICES  # the start order of `wanqing up`; a service is one line there
 from wanqing import nats_auth
@@ -33,7 +34,10 @@ def bus_needs(service: str) -> ServiceBusNeeds:
                    "only what it declares)")
             raise TypeError(msg)
         declared[constant] = value
-    return ServiceBusNeeds(consumers=declared["CONSUMERS"], asks=declared["ASKS"])
+    publishes = getattr(app, "PUBLISHES", ())
+    if not isinstance(publishes, tuple) or not all(isinstance(v, str) for v in publishes):
+        raise TypeError(f"services/{service}/app.py: PUBLISHES must be a tuple[str, ...]")
+    return ServiceBusNeeds(consumers=declared["CONSUMERS"], asks=declared["ASKS"], publishes=publishes)
 
 
 def nats_accounts(data_dir: Path, services: tuple[str, ...] = SERVICES,
@@ -42,7 +46,8 @@ def nats_accounts(data_dir: Path, services: tuple[str, ...] = SERVICES,
     gives each exactly its rights: what `wanqing up` configures its server with. `extra`: principals outside the
     platform (the benchmarks' raw-limit client on their throwaway server; never `wanqing up`).
     """
-    principals = [*nats_auth.platform_principals({s: bus_needs(s) for s in services}), *extra]
+    agencies = sorted(EnabledAgencies(data_dir)())  # `wanqing agency add/disable` (docs/agencies.md)
+    principals = [*nats_auth.platform_principals({s: bus_needs(s) for s in services}, agencies), *extra]
     users = nats_auth.ensure_nkeys(nats_auth.nkeys_folder(data_dir), [p.name for p in principals])
     return users, nats_auth.accounts_block(principals, users)
 

@@ -19,7 +19,7 @@ from backbone.credentials import OPS
 from backbone.settings import Settings
 from contracts import schemas, subjects
 from contracts.base import Actor
-from wanqing import access, admin, audit, keys_cli, messages, state
+from wanqing import access, admin, agency_cli, audit, keys_cli, messages, state
 from wanqing.catalog import SERVICES, migrate_all
 from wanqing.durations import parse_duration
 
@@ -37,6 +37,7 @@ app.add_typer(bench_app, name="bench")
 app.add_typer(notify_app, name="notify")
 app.add_typer(audit.app, name="audit")
 app.add_typer(keys_cli.app, name="keys")
+app.add_typer(agency_cli.app, name="agency")
 
 JsonOption = Annotated[str, typer.Option("--json", help="The message body as a JSON object.")]
 ActorOption = Annotated[str | None, typer.Option(
@@ -242,9 +243,16 @@ def tail(
 
 @contracts_app.command("export")
 def contracts_export(target: Path) -> None:
-    """Write the JSON Schema of every event, command and query under TARGET."""
+    """Write the JSON Schema of every event, command and query under TARGET, and each outside agency's feed
+    documents (AsyncAPI, message schemas, README) under TARGET/agencies/.
+    """
+    from services.feed.app import load_book  # noqa: PLC0415 - only this command needs the agencies' policies
+    from wanqing.agency_docs import export_agency_docs  # noqa: PLC0415 - nor faststream's AsyncAPI
+
     written = schemas.export(target)
     typer.echo(f"wrote {len(written)} schemas under {target}")
+    agency_docs = export_agency_docs(target, load_book())
+    typer.echo(f"wrote {len(agency_docs)} agency documents under {target / 'agencies'}")
 
 
 BackwardsOption = Annotated[bool, typer.Option("--backwards", help="Allow moving the platform's time back.")]

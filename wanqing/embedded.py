@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import stat
 import string
@@ -79,18 +80,31 @@ class EmbeddedNats:
 
     def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        conf = self.data_dir / "nats.conf"
-        template = string.Template((DEPLOY / "nats" / "embedded.conf.template").read_text())
-        store = self.data_dir / "jetstream"
         if self.auth is not None:
-            self._adopt_open_streams(store)
-        conf.write_text(template.substitute(port=self.port, http_port=self.http_port, store_dir=str(store),
-                                            auth=self.auth or ""))
+            self._adopt_open_streams(self.data_dir / "jetstream")
+        conf = self._write_conf()
         log = self.data_dir / "nats.log"
         with log.open("ab") as out:
             self.proc = subprocess.Popen([nats_server_binary(), "-c", str(conf)], stdout=out, stderr=out,
                                          start_new_session=True)
         _wait_port(self.port, self.proc, "nats-server", log)
+
+    def reload(self, auth: str) -> None:
+        """New accounts, without a restart: the config is written again and the server told (SIGHUP). The
+        server closes every connection its new accounts no longer authorise (a disabled agency's).
+        """
+        if self.proc is None or self.proc.poll() is not None:
+            raise RuntimeError("nats-server is not running")
+        self.auth = auth
+        self._write_conf()
+        self.proc.send_signal(signal.SIGHUP)
+
+    def _write_conf(self) -> Path:
+        conf = self.data_dir / "nats.conf"
+        template = string.Template((DEPLOY / "nats" / "embedded.conf.template").read_text())
+        conf.write_text(template.substitute(port=self.port, http_port=self.http_port,
+                                            store_dir=str(self.data_dir / "jetstream"), auth=self.auth or ""))
+        return conf
 
     @staticmethod
     def _adopt_open_streams(store: Path) -> None:

@@ -44,6 +44,7 @@ from nats.aio.client import Client
 from backbone.checkpoints import WITNESS_STREAM
 from backbone.relay import STREAM
 from contracts import subjects
+from contracts.feed import FEED_STREAM
 from wanqing.platform_secrets import OWNER_ONLY_DIR, write_private
 from wanqing.streams import load_definitions
 
@@ -102,10 +103,12 @@ class Principal:
     subscribe: tuple[str, ...]
     deny_publish: tuple[str, ...]
     allow_responses: bool  # nats-server's reply-once right; False for all of ours (see the module's docstring)
-    account: str = "WANQING"  # ACCOUNT, or a witness's account of its own
-    # A witness (the auditor; later each agency) keeps the checkpoints in a stream of its own account, which
-    # exports `witness.<witness>.>` as a service for the platform's account to publish into (acked).
+    account: str = "WANQING"  # ACCOUNT, or an outside party's account of its own (the auditor, an agency)
+    # A witness (the auditor, each agency) keeps the checkpoints in a stream of its own account.
     witness: str | None = None
+    # What its account exports as services for the platform's account to import: (subject there, subject in
+    # the platform's account). `witness.<w>.>` and `agency.<a>.>` are answered (acked) by its own stream.
+    exports: tuple[tuple[str, str], ...] = ()
 
     @property
     def inbox_prefix(self) -> str:
@@ -118,6 +121,7 @@ class ServiceBusNeeds:
 
     consumers: tuple[str, ...] = ()  # its durable consumers' names, on the event stream
     asks: tuple[str, ...] = ()  # the services whose queries it asks at run time
+    publishes: tuple[str, ...] = ()  # subjects beyond the platform's (the feed's hand-over to the agencies)
 
 
 def _inbox(name: str) -> str:
@@ -154,6 +158,7 @@ def service_principal(service: str, needs: ServiceBusNeeds, *, asked_by: Iterabl
         f"{_API}.STREAM.INFO.{STREAM}",  # the relay reads whether the stream takes atomic batches
         *(right for durable in needs.consumers for right in _durable_rights(durable)),
         *(subjects.queries_of(peer) for peer in needs.asks),
+        *needs.publishes,
         # Replies: only to those who may ask (never allow_responses, see the module's docstring).
         *(_inbox(asker) for asker in dict.fromkeys((CONSOLE, OPS, *asked_by))),
     ]
@@ -198,11 +203,46 @@ def auditor_principal() -> Principal:
     publish = (*(f"{_API}.STREAM.{op}.{WITNESS_STREAM}" for op in ("CREATE", "UPDATE", "INFO")),
                f"{_API}.CONSUMER.CREATE.{WITNESS_STREAM}", f"$JS.FC.{WITNESS_STREAM}.>")
     return Principal(AUDITOR, publish, (_inbox(AUDITOR),), DENY_ALL, allow_responses=False,
-                     account=AUDITOR_ACCOUNT, witness=AUDITOR)
+                     account=AUDITOR_ACCOUNT, witness=AUDITOR,
+                     exports=((subjects.witness_of(AUDITOR), subjects.witness_of(AUDITOR)),))
 
 
-def platform_principals(services: Mapping[str, ServiceBusNeeds]) -> list[Principal]:
-    """Every service's principal (in the mapping's order), then console, ops and the auditor."""
+def agency_name(agency: str) -> str:
+    """An agency's principal (its nkey file, its inbox prefix): `agency-<id>`."""
+    return f"agency-{subjects.check_token(agency, 'agency')}"
+
+
+def agency_account(agency: str) -> str:
+    return "AGENCY_" + subjects.check_token(agency, "agency").upper().replace("-", "_")
+
+
+def agency_principal(agency: str) -> Principal:
+    """An outside agency (docs/agencies.md), in an account of its own: its stream FEED keeps its feed
+    (`agency.<agency>.>`, handed over by the feed service) and the checkpoints it witnesses; it defines the stream,
+    reads it with its own durable consumers (create, info, fetch, ack) or an ordered one, and may do nothing
+    else: nothing of the platform's account or of another agency's is reachable from there. The platform's
+    account may ask one thing of it: its consumers' state (`agencyjs.<agency>.CONSUMER.INFO.FEED.*`).
+    """
+    name = agency_name(agency)
+    stream = FEED_STREAM
+    publish = (
+        *(f"{_API}.STREAM.{op}.{stream}" for op in ("CREATE", "UPDATE", "INFO")),
+        f"{_API}.CONSUMER.DURABLE.CREATE.{stream}.*", f"{_API}.CONSUMER.CREATE.{stream}.*",
+        f"{_API}.CONSUMER.CREATE.{stream}.*.>", f"{_API}.CONSUMER.CREATE.{stream}",
+        f"{_API}.CONSUMER.INFO.{stream}.*", f"{_API}.CONSUMER.MSG.NEXT.{stream}.*",
+        f"$JS.ACK.{stream}.>", f"$JS.FC.{stream}.>",
+    )
+    feed = f"agency.{agency}.>"
+    exports = ((subjects.witness_of(agency), subjects.witness_of(agency)), (feed, feed),
+               (f"{_API}.CONSUMER.INFO.{stream}.*", f"agencyjs.{agency}.CONSUMER.INFO.{stream}.*"))
+    return Principal(name, publish, (_inbox(name),), DENY_ALL, allow_responses=False,
+                     account=agency_account(agency), witness=agency, exports=exports)
+
+
+def platform_principals(services: Mapping[str, ServiceBusNeeds], agencies: Sequence[str] = ()) -> list[Principal]:
+    """Every service's principal (in the mapping's order), then console, ops, the auditor and each enabled
+    agency's.
+    """
     for service, needs in services.items():
         if service in (CONSOLE, OPS, AUDITOR):
             raise ValueError(f"a service may not be named {service!r}: that is a principal of its own")
@@ -216,7 +256,8 @@ def platform_principals(services: Mapping[str, ServiceBusNeeds]) -> list[Princip
         service_principal(service, needs, asked_by=[s for s, n in services.items() if service in n.asks])
         for service, needs in services.items()
     ]
-    return [*principals, console_principal(), ops_principal(), auditor_principal()]
+    return [*principals, console_principal(), ops_principal(), auditor_principal(),
+            *(agency_principal(a) for a in agencies)]
 
 
 # --- nkeys ----------------------------------------------------------------------------------------------------
@@ -295,12 +336,12 @@ def _user_block(principal: Principal, user: NkeyUser) -> str:
 
 
 def _account_block(account: str, members: Sequence[Principal], users: Mapping[str, NkeyUser],
-                   imports: Sequence[str], exports: Sequence[str]) -> str:
+                   imports: Sequence[tuple[str, str, str]], exports: Sequence[str]) -> str:
     lines = [f"  {account}: {{", "    jetstream: enabled"]
     if imports:
         lines.append("    imports: [")
-        lines += [f"      {{ service: {{ account: {a}, subject: {json.dumps(s)} }} }}"
-                  for a, s in (i.split(" ", 1) for i in imports)]
+        lines += [f"      {{ service: {{ account: {a}, subject: {json.dumps(s)} }}"
+                  + (f", to: {json.dumps(to)}" if to != s else "") + " }" for a, s, to in imports]
         lines.append("    ]")
     if exports:
         lines.append("    exports: [")
@@ -325,14 +366,15 @@ def accounts_block(principals: Sequence[Principal], users: Mapping[str, NkeyUser
     if len(names) != len(set(names)):
         raise ValueError(f"principals named twice: {names}")
     accounts = dict.fromkeys([ACCOUNT, *(p.account for p in principals)])
-    witnesses = {p.account: p.witness for p in principals if p.witness is not None}
-    if ACCOUNT in witnesses:
-        raise ValueError("a witness must have an account of its own")
+    outside = [p for p in principals if p.exports]
+    if any(p.account == ACCOUNT for p in outside):
+        raise ValueError("a party that exports to the platform must have an account of its own")
+    imports = [(p.account, there, here) for p in outside for there, here in p.exports]
     blocks = [
         _account_block(
             account, [p for p in principals if p.account == account], users,
-            imports=[f"{a} {subjects.witness_of(w)}" for a, w in witnesses.items()] if account == ACCOUNT else [],
-            exports=[subjects.witness_of(witnesses[account])] if account in witnesses else [])
+            imports=imports if account == ACCOUNT else [],
+            exports=[there for p in outside if p.account == account for there, _ in p.exports])
         for account in accounts
     ]
     return (

@@ -12,6 +12,7 @@ from nats.js.errors import NotFoundError
 
 from backbone.checkpoints import WITNESS_STREAM
 from contracts import subjects
+from contracts.feed import FEED_STREAM
 from wanqing.embedded import DEPLOY
 
 DEFINITION = DEPLOY / "streams.json"
@@ -49,23 +50,39 @@ async def ensure_streams(js: JetStreamContext, path: Path = DEFINITION) -> list[
     return names
 
 
-def witness_stream(witness: str) -> StreamConfig:
-    """A witness's own stream (in its own account): every checkpoint handed to it, kept for good, never deleted
-    or purged through the API (`deny_delete`, `deny_purge`: the stream refuses even its owner).
+def outside_stream(name: str, stream_subjects: list[str], path: Path = DEFINITION) -> StreamConfig:
+    """A stream in an outside party's own account (deploy/streams.json "outside"): kept as sized there, never
+    deleted or purged through the API (`deny_delete`, `deny_purge`: the stream refuses even its owner).
     """
+    spec = json.loads(path.read_text())["outside"][name]
     return StreamConfig(
-        name=WITNESS_STREAM, subjects=[subjects.witness_of(witness)], storage=StorageType.FILE,
-        retention=RetentionPolicy.LIMITS, discard=DiscardPolicy.OLD, max_age=0, duplicate_window=3600.0,
+        name=name, subjects=stream_subjects, storage=StorageType(spec["storage"]), retention=RetentionPolicy.LIMITS,
+        discard=DiscardPolicy.OLD, max_age=float(spec["max_age_s"]), duplicate_window=float(spec["duplicate_window_s"]),
         num_replicas=1, deny_delete=True, deny_purge=True)
 
 
-async def ensure_witness_stream(js: JetStreamContext, witness: str) -> str:
-    """As the witness (its own account): create its stream, or bring it to `witness_stream`."""
-    config = witness_stream(witness)
+def witness_stream(witness: str) -> StreamConfig:
+    """The auditor's WITNESS: every checkpoint handed to it, kept for good."""
+    return outside_stream(WITNESS_STREAM, [subjects.witness_of(witness)])
+
+
+def agency_stream(agency: str) -> StreamConfig:
+    """An agency's FEED: its feed and the checkpoints it witnesses (docs/agencies.md)."""
+    return outside_stream(FEED_STREAM, [f"agency.{subjects.check_token(agency, 'agency')}.>",
+                                        subjects.witness_of(agency)])
+
+
+async def ensure_outside_stream(js: JetStreamContext, config: StreamConfig) -> str:
+    """As the outside party (its own account): create its stream, or bring it to the definition."""
+    assert config.name is not None
     try:
-        await js.stream_info(WITNESS_STREAM)
+        await js.stream_info(config.name)
     except NotFoundError:
         await js.add_stream(config)
     else:
         await js.update_stream(config)
-    return WITNESS_STREAM
+    return config.name
+
+
+async def ensure_witness_stream(js: JetStreamContext, witness: str) -> str:
+    return await ensure_outside_stream(js, witness_stream(witness))

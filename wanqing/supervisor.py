@@ -26,14 +26,16 @@ from urllib.parse import urlsplit, urlunsplit
 import nats
 import nats.errors
 import structlog
+from nats.js.api import StreamConfig
 
+from backbone.agencies import EnabledAgencies
 from backbone.master_keys import MasterKeys, default_folder, shred
 from backbone.settings import Settings
 from wanqing import database_roles, nats_auth, platform_secrets
 from wanqing.catalog import SERVICES, migrate_all, nats_accounts, opens_personal_data
 from wanqing.embedded import EmbeddedNats, EmbeddedPostgres, free_port
 from wanqing.state import PlatformState, remove_state, running_state, write_state
-from wanqing.streams import ensure_streams, ensure_witness_stream
+from wanqing.streams import agency_stream, ensure_outside_stream, ensure_streams, witness_stream
 
 log = structlog.get_logger()
 
@@ -74,7 +76,7 @@ class Prepared:
 
 async def prepare(nats_url: str, database_url: str, services: tuple[str, ...], secrets_dir: Path,  # noqa: PLR0913
                   nats_options: dict[str, str] | None = None,
-                  witnesses: Mapping[str, dict[str, str]] | None = None) -> Prepared:
+                  witnesses: Mapping[str, tuple[StreamConfig, dict[str, str]]] | None = None) -> Prepared:
     """Streams from deploy/streams.json, each witness's own stream (as that witness, in its account), every
     service's migrations (as the admin), then each service's own database role, owning only its schema
     (wanqing.database_roles). A witness that cannot be reached is left out, with a warning.
@@ -84,22 +86,43 @@ async def prepare(nats_url: str, database_url: str, services: tuple[str, ...], s
         streams = await ensure_streams(nc.jetstream())
     finally:
         await nc.drain()
-    ready = []
-    for witness, options in (witnesses or {}).items():
-        try:
-            wc = await nats.connect(nats_url, connect_timeout=5, max_reconnect_attempts=1, **options)
-            try:
-                await ensure_witness_stream(wc.jetstream(), witness)
-            finally:
-                await wc.drain()
-        except (OSError, nats.errors.Error) as exc:
-            log.warning("witness_not_ready", witness=witness, error=repr(exc))
-            continue
-        ready.append(witness)
+    ready = await ensure_outside_streams(nats_url, witnesses or {})
     applied = await migrate_all(database_url)
     dsns = await database_roles.provision(database_url, services, secrets_dir)
     return Prepared(streams, applied, {s: database_roles.without_password(d, secrets_dir) for s, d in dsns.items()},
                     tuple(ready))
+
+
+async def ensure_outside_streams(nats_url: str, parties: Mapping[str, tuple[StreamConfig, dict[str, str]]],
+                                 ) -> list[str]:
+    """Each outside party's own stream (the auditor's WITNESS, each agency's FEED), defined as that party in its
+    own account; a party that cannot be reached is left out, with a warning.
+    """
+    ready = []
+    for party, (config, options) in parties.items():
+        try:
+            wc = await nats.connect(nats_url, connect_timeout=5, max_reconnect_attempts=1, **options)
+            try:
+                await ensure_outside_stream(wc.jetstream(), config)
+            finally:
+                await wc.drain()
+        except (OSError, nats.errors.Error) as exc:
+            log.warning("outside_stream_not_ready", party=party, error=repr(exc))
+            continue
+        ready.append(party)
+    return ready
+
+
+def outside_parties(data_dir: Path, users: Mapping[str, nats_auth.NkeyUser],
+                    ) -> dict[str, tuple[StreamConfig, dict[str, str]]]:
+    """The auditor and every enabled agency: the stream each keeps, and how to connect as it."""
+    parties = {nats_auth.AUDITOR: (witness_stream(nats_auth.AUDITOR),
+                                   nats_auth.connect_options(users[nats_auth.AUDITOR]))}
+    for agency in sorted(EnabledAgencies(data_dir)()):
+        name = nats_auth.agency_name(agency)
+        if name in users:
+            parties[agency] = (agency_stream(agency), nats_auth.connect_options(users[name]))
+    return parties
 
 
 def redacted(url: str) -> str:
@@ -186,6 +209,9 @@ class Supervisor:
     settings: Settings
     services: tuple[str, ...] = SERVICES
     stopping: threading.Event = field(default_factory=threading.Event)
+    # SIGHUP (`wanqing agency add/disable/rotate-credentials`): the NATS accounts are rendered again and the
+    # embedded server reloads them; a removed or re-keyed agency's connection is closed by the server.
+    reloading: threading.Event = field(default_factory=threading.Event)
     _nats: EmbeddedNats | None = None
     _postgres: EmbeddedPostgres | None = None
     _procs: list[ServiceProcess] = field(default_factory=list)
@@ -213,6 +239,7 @@ class Supervisor:
             raise RuntimeError(msg)
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, self._on_signal)
+        signal.signal(signal.SIGHUP, lambda _s, _f: self.reloading.set())
         try:
             nats_url, database_url = self._servers()
             if self.stopping.is_set():
@@ -220,8 +247,7 @@ class Supervisor:
             users = self._nats_users()
             prepared = asyncio.run(prepare(
                 nats_url, database_url, self.services, self.data_dir / "secrets",
-                nats_auth.connect_options(users[nats_auth.OPS]),
-                witnesses={nats_auth.AUDITOR: nats_auth.connect_options(users[nats_auth.AUDITOR])}))
+                nats_auth.connect_options(users[nats_auth.OPS]), witnesses=outside_parties(self.data_dir, users)))
             log.info("platform_prepared", streams=prepared.streams, migrations_applied=prepared.migrations,
                      database_roles=sorted(prepared.dsns), witnesses=prepared.witnesses)
             self._start_services(nats_url, prepared.dsns, prepared.witnesses)
@@ -270,7 +296,8 @@ class Supervisor:
                 "WANQING_TRUST_FILE": str(secrets.trust_file),
                 "WANQING_SIGNING_KEY_FILE": str(secrets.signing_key(name)),
                 "WANQING_NATS_NKEY_FILE": str(users[name].seed_file),
-                "WANQING_WITNESSES": ",".join(witnesses),
+                # The auditor, when its stream is ready; enabled agencies are added by each service itself.
+                "WANQING_WITNESSES": ",".join(w for w in witnesses if w == nats_auth.AUDITOR),
             }
             if opens_personal_data(name):
                 env["WANQING_KEY_DIR"] = str(keys)
@@ -296,6 +323,9 @@ class Supervisor:
         ready = False
         deadline = time.monotonic() + READY_TIMEOUT_S
         while not self.stopping.wait(TICK_S):
+            if self.reloading.is_set():
+                self.reloading.clear()
+                self._reload_accounts(nats_url)
             now = time.monotonic()
             for p in self._procs:
                 if p.restart_at is not None:
@@ -316,6 +346,14 @@ class Supervisor:
                 if self.show_banner:
                     self._banner(nats_url, database_url)
                 self._after_ready(nats_url, database_url)
+
+    def _reload_accounts(self, nats_url: str) -> None:
+        if self._nats is None:
+            log.warning("accounts_not_reloaded", reason="an external NATS: run `wanqing nats-accounts` and reload it")
+            return
+        self._nats.reload(self._nats_auth())
+        ready = asyncio.run(ensure_outside_streams(nats_url, outside_parties(self.data_dir, self._nats_users())))
+        log.info("nats_accounts_reloaded", outside_parties=ready)
 
     def _after_ready(self, nats_url: str, database_url: str) -> None:
         on_ready = self.on_ready

@@ -24,6 +24,7 @@ def test_small_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert done.returncode == 0, out[-4000:]
     assert "离退休服务管理工作质量考评（2027Q4" in out
     assert "荣誉退休仪式" in out
+    assert "人社局 的参考客户端收到" in out and "统计局 的参考客户端收到" in out  # the agencies' reference clients
     report = data_dir / "考评-2027Q4.xlsx"
     assert report.exists(), out[-2000:]
     sheet = load_workbook(report).active

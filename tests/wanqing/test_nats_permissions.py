@@ -68,14 +68,17 @@ DURABLES: dict[str, tuple[str, ...]] = {
     "care": ("care-profiles",),
     "ceremony": ("ceremony-profiles",),
     "notify": ("notify-events",),
+    "feed": ("feed-events",),
 }
 ASKS: dict[str, tuple[str, ...]] = {"profiles": (), "identity": (), "care": (), "ceremony": ("profiles",),
-                                    "notify": ("profiles",)}
+                                    "notify": ("profiles",), "feed": ("profiles",)}
+FEED = "feed"  # the only one handing messages to agencies (agency.<agency>.>)
 REQUESTERS = (CONSOLE, OPS)  # people's requests: commands, queries, identity's login and the like
 AUTH = "identity"  # the only one answering wanqing.auth.identity.*
 STREAM = "WANQING"
 AUDIT_STREAM = "WANQING_AUDIT"  # the signed checkpoints (docs/audit.md)
 PROBE = Principal("probe", (">",), (">",), (), allow_responses=False)  # the test's observer, not the platform's
+AGENCIES = ("hrss", "stats")  # two agencies, each in an account of its own (docs/agencies.md)
 
 
 def expected(actor: str, kind: str, target: str) -> bool:  # noqa: C901, PLR0911, PLR0912 - the table in one place
@@ -84,6 +87,8 @@ def expected(actor: str, kind: str, target: str) -> bool:  # noqa: C901, PLR0911
     own_durable = target in DURABLES.get(actor, ())
     if kind in ("publish event", "publish checkpoint"):  # a service's own events and its own checkpoints
         return actor == target
+    if kind in ("publish feed", "publish agency consumer info"):
+        return actor == FEED
     if kind in ("subscribe checkpoints", "audit ordered consumer"):  # the auditor hears them in its own account
         return False
     if kind in ("publish command", "request command", "publish auth", "request auth"):
@@ -126,7 +131,7 @@ class Platform:
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     folder = tmp_path_factory.mktemp("natsauth")
-    principals = platform_principals({service: bus_needs(service) for service in SERVICES})
+    principals = platform_principals({service: bus_needs(service) for service in SERVICES}, AGENCIES)
     users = ensure_nkeys(folder / "secrets" / "nats", [p.name for p in principals] + [PROBE.name])
     server = EmbeddedNats(folder / "nats", auth=accounts_block([*principals, PROBE], users))
     server.start()
@@ -336,6 +341,8 @@ def _cells(probe: Actor, probe_sub: Subscription, actors: dict[str, Actor]) -> t
         ("ordered consumer", STREAM, js(lambda j: j.subscribe("wanqing.evt.>", stream=STREAM, ordered_consumer=True,
                                                              cb=_ignore))),
         ("subscribe checkpoints", "wanqing.audit.>", sub("wanqing.audit.>")),
+        ("publish feed", "agency.hrss.MemberDeceased", pub("agency.hrss.MemberDeceased")),
+        ("publish agency consumer info", "agencyjs.hrss", pub("agencyjs.hrss.CONSUMER.INFO.FEED.feed-client")),
         ("audit ordered consumer", AUDIT_STREAM, js(lambda j: j.subscribe(
             "wanqing.audit.>", stream=AUDIT_STREAM, ordered_consumer=True, cb=_ignore))),
     ]
@@ -384,8 +391,9 @@ async def _serve_requests(actors: dict[str, Actor]) -> None:
 async def test_permission_matrix(platform: Platform) -> None:
     """Every principal of the platform's account; the auditor's account has a test of its own (below)."""
     names = [*DURABLES, CONSOLE, OPS]
-    assert sorted(p.name for p in platform.principals) == sorted([*names, AUDITOR])
-    assert {p.name for p in platform.principals if p.account != "WANQING"} == {AUDITOR}
+    outside = [AUDITOR, *(f"agency-{a}" for a in AGENCIES)]
+    assert sorted(p.name for p in platform.principals) == sorted([*names, *outside])
+    assert {p.name for p in platform.principals if p.account != "WANQING"} == set(outside)
     probe = await _connect(platform, PROBE.name)
     actors = {name: await _connect(platform, name) for name in names}
     try:
@@ -503,6 +511,64 @@ async def test_the_auditor_keeps_the_checkpoints_in_its_own_account_and_can_do_n
             await probe.nc.jetstream().stream_info("WITNESS")
     finally:
         for actor in (probe, profiles, care, ops, auditor):
+            await actor.nc.close()
+
+
+async def test_an_agency_reaches_its_own_feed_only_and_only_the_feed_writes_it(platform: Platform) -> None:
+    """Each agency's account holds its stream FEED; the feed service hands it messages (acked by that stream,
+    across the accounts), no other service can; the agency reads its own, cannot write or delete it, and reaches
+    nothing of the platform's account nor of the other agency's.
+    """
+    from wanqing.streams import agency_stream, ensure_outside_stream  # noqa: PLC0415
+
+    probe = await _connect(platform, PROBE.name)
+    feed = await _connect(platform, "feed")
+    care = await _connect(platform, "care")
+    ops = await _connect(platform, OPS)
+    hrss = await _connect(platform, "agency-hrss")
+    stats = await _connect(platform, "agency-stats")
+    try:
+        for agency, actor in (("hrss", hrss), ("stats", stats)):
+            await ensure_outside_stream(actor.nc.jetstream(), agency_stream(agency))
+            assert actor.violations == []
+        ack = await feed.nc.jetstream().publish("agency.hrss.MemberDeceased", b'{"probe": 1}', timeout=5,
+                                                headers={"Nats-Msg-Id": "probe-1"})
+        assert ack.stream == "FEED" and feed.violations == []
+        for actor in (care, hrss, stats):  # nobody else puts anything in an agency's feed
+            with pytest.raises((nats.errors.TimeoutError, TimeoutError, nats.errors.NoRespondersError)):
+                await actor.nc.jetstream().publish("agency.hrss.MemberDeceased", b"{}", timeout=1)
+            await _sync(actor.nc)
+            assert any("publish" in v and "agency.hrss.memberdeceased" in v.lower() for v in actor.violations), (
+                actor.name, actor.violations)
+        info = await hrss.nc.jetstream().stream_info("FEED")
+        assert info.state.messages == 1 and info.config.subjects == ["agency.hrss.>", "witness.hrss.>"]
+        other = await stats.nc.jetstream().stream_info("FEED")
+        assert other.state.messages == 0  # stats' FEED is its own: hrss's message is not there
+        # The agency's own durable consumer reads and acknowledges it.
+        hrss.violations.clear()
+        sub = await hrss.nc.jetstream().pull_subscribe("agency.hrss.>", "feed-client", stream="FEED")
+        [msg] = await sub.fetch(1, timeout=5)
+        await msg.ack_sync()
+        assert msg.data == b'{"probe": 1}' and hrss.violations == []
+        # The feed may ask one thing of the agency's account: its consumers' state (through the import).
+        state = await feed.nc.jetstream(prefix="agencyjs.hrss", timeout=5).consumer_info("FEED", "feed-client")
+        assert state.ack_floor is not None and state.ack_floor.stream_seq == 1
+        for actor in (care, ops):
+            seen = await answer_cell(actor, lambda a=actor: a.nc.jetstream(
+                prefix="agencyjs.hrss", timeout=ANSWER_WAIT_S).consumer_info("FEED", "feed-client"))
+            assert (seen.arrived, seen.violation) == (False, True), (actor.name, seen)
+        # From an agency's account: nothing of the platform's, nothing of the other agency's, no destruction.
+        for pattern in ("wanqing.>", "agency.stats.>", "witness.>", ">"):
+            seen = await subscribe_cell(hrss, probe, await probe.nc.subscribe(">"), pattern)
+            assert (seen.arrived, seen.violation) == (False, True), (pattern, seen)
+        for call in (lambda j: j.delete_stream("FEED"), lambda j: j.purge_stream("FEED"),
+                     lambda j: j.stream_info(STREAM), lambda j: j.account_info()):
+            seen = await answer_cell(hrss, lambda c=call: c(hrss.nc.jetstream(timeout=ANSWER_WAIT_S)))
+            assert (seen.arrived, seen.violation) == (False, True), seen
+        with pytest.raises(nats.js.errors.NotFoundError):
+            await probe.nc.jetstream().stream_info("FEED")  # the platform's account does not even see it
+    finally:
+        for actor in (probe, feed, care, ops, hrss, stats):
             await actor.nc.close()
 
 

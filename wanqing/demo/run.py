@@ -36,6 +36,7 @@ from wanqing import state
 from wanqing.access import operator_access
 from wanqing.catalog import SERVICES
 from wanqing.demo import scenario
+from wanqing.demo.agencies import enable_demo_agencies, show_what_agencies_received
 from wanqing.demo.bus import Bus, RefusedError, gather_all
 from wanqing.demo.district import District, Retiree, generate
 from wanqing.demo.load import close_historical_bereavements, load_district
@@ -391,7 +392,9 @@ async def simulate(nats_url: str, database_url: str, opts: DemoOptions, say: Cal
                     " (care tasks: opened, done, on time, open, overdue, escalated, cancelled)")
         await sim.consumers_caught_up(health_urls, seconds=30)
         await sim.timers_caught_up()
-        return await finish(sim, opts, say, t0)
+        code = await finish(sim, opts, say, t0)
+        await show_what_agencies_received(nats_url, opts.data_dir.resolve(), say)
+        return code
     finally:
         await bus.close()
         await pool.close()
@@ -429,6 +432,7 @@ async def finish(sim: Simulation, opts: DemoOptions, say: Callable[[str], None],
 
 def run_demo(opts: DemoOptions, say: Callable[[str], None] = print) -> int:
     prepare_data_dir(opts.data_dir)
+    enable_demo_agencies(opts.data_dir.resolve())
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")  # platformdirs, harmless here
     for name in ("WANQING_NATS_URL", "WANQING_DATABASE_URL"):
         os.environ.pop(name, None)  # the demo runs on its own embedded servers, never on a configured platform

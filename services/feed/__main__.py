@@ -1,0 +1,3 @@
+from services.feed.app import main
+
+main()

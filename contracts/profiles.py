@@ -715,8 +715,13 @@ class GetErasureCertificate(Query):
 
 
 class ListReadAccess(Query):
+    """The read-access log (查阅记录), newest first, filtered by person, reader, reader's unit and time."""
+
     retiree_id: UUID | None = None
-    user: str | None = None
+    user: Annotated[str, Field(max_length=64)] | None = None
+    actor_unit: UnitCode | None = None
+    since: AwareDatetime | None = None
+    until: AwareDatetime | None = None
     limit: Annotated[int, Field(ge=1, le=1000)] = 100
 
 

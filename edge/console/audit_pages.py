@@ -1,4 +1,5 @@
-"""审计：按时点查询 — a retiree, a unit's task list or a unit's scores as they stood at a past time.
+"""审计：按时点查询 — a retiree, a unit's task list or a unit's scores as they stood at a past time; and 查阅记录,
+the read-access log filtered by person, reader, the reader's unit and dates (the district office).
 
 Each page asks the owning service its live query with `as_of` (docs/audit-as-of.md), with the person's own
 credential: what they may see today, as it stood then. A time typed in the form is Beijing time.
@@ -6,7 +7,7 @@ credential: what they may see today, as it stood then. A time typed in the form 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -16,7 +17,7 @@ from contracts.base import LOCAL_TZ, Refused
 from edge.console.labels import now_beijing_input
 from edge.console.names import UNIT_NAMES
 from edge.console.sessions import ConsoleSession
-from edge.console.web import console, current, render
+from edge.console.web import RefusedError, console, current, render
 
 router = APIRouter()
 Session = Annotated[ConsoleSession, Depends(current)]
@@ -71,3 +72,40 @@ def _request(kind: str, moment: datetime, values: dict[str, str]) -> tuple[str, 
             body["unit"] = values["unit"].strip()
         return "care", "GetUnitScores", body
     return "care", "ListTasks", {"unit": values["unit"].strip(), "view": "all", "limit": 2000, "as_of": at}
+
+
+def _day(text: str) -> datetime | None:
+    """A date typed in the form (Beijing time): its midnight, or None."""
+    try:
+        return datetime.fromisoformat(text.strip()).replace(tzinfo=LOCAL_TZ) if text.strip() else None
+    except ValueError:
+        return None
+
+
+@router.get("/audit/reads", response_class=HTMLResponse)
+async def reads(  # noqa: PLR0913 - the form's fields
+    request: Request, session: Session, retiree_id: str = "", user: str = "", unit: str = "", since: str = "",
+    until: str = "",
+) -> HTMLResponse:
+    """查阅记录: who read whose personal data, for the district office (profiles' chained read-access log)."""
+    values = {"retiree_id": retiree_id.strip(), "user": user.strip(), "unit": unit.strip(), "since": since,
+              "until": until}
+    body: dict[str, Any] = {"limit": 500, **{k: values[k] for k in ("retiree_id", "user") if values[k]}}
+    if values["unit"]:
+        body["actor_unit"] = values["unit"]
+    first, last = _day(since), _day(until)
+    message = ""
+    if (since.strip() and first is None) or (until.strip() and last is None):
+        message = "日期格式有误，请填写如 2027-03-05"
+    else:
+        if first is not None:
+            body["since"] = first.isoformat()
+        if last is not None:
+            body["until"] = (last + timedelta(days=1)).isoformat()  # the whole last day
+    rows: list[Any] = []
+    if not message:
+        reply = await console(request).bus.query(session.credentials, "profiles", "ListReadAccess", body)
+        if isinstance(reply, Refused):
+            raise RefusedError(reply)
+        rows = list(reply.data)
+    return render(request, "audit_reads.html", values=values, rows=rows, message=message)

@@ -59,7 +59,9 @@ async def list_read_access(conn: Connection, q: ListReadAccess, _now: datetime) 
         # Not the chain's own bytes (entry, prev_hash, hash: docs/audit.md); its number is the entry's place.
         "SELECT access_id, at, user_id, role, actor_unit, retiree_id, fields, purpose, success, detail, chain_seq "
         "FROM profiles.read_access WHERE ($1::uuid IS NULL OR retiree_id = $1) "
-        "AND ($2::text IS NULL OR user_id = $2) ORDER BY access_id DESC LIMIT $3",
-        q.retiree_id, q.user, q.limit,
+        "AND ($2::text IS NULL OR user_id = $2) AND ($4::text IS NULL OR actor_unit = $4) "
+        "AND ($5::timestamptz IS NULL OR at >= $5) AND ($6::timestamptz IS NULL OR at < $6) "
+        "ORDER BY access_id DESC LIMIT $3",
+        q.retiree_id, q.user, q.limit, q.actor_unit, q.since, q.until,
     )
     return [row_to_json(r) for r in rows]

@@ -77,7 +77,12 @@ async def _seed(up: UpPlatform) -> District:
                 body["phone"] = phone
             await wq.ok("profiles", "RegisterRetiree", body)
             district.people[name] = str(rid)
-        for user in ("clerk-U0001", "head-U0001", "clerk-U0002"):
+        # The district office (区老干部局), as the demo district names its member: its pages and the audit view.
+        await wq.ok("profiles", "RegisterUnit", {"code": "DISTRICT", "name": "区老干部局", "kind": "district"})
+        await wq.ok("profiles", "RegisterStaff", {"user": "lgj-01", "name": "区老干部局工作人员",
+                                                  "role": "district_office", "unit": "DISTRICT",
+                                                  "email": "lgj-01@example.cn"})
+        for user in ("clerk-U0001", "head-U0001", "clerk-U0002", "lgj-01"):
             await _password(wq, user, temporary=False)
         await _password(wq, district.temporary_user, temporary=True)
     finally:

@@ -102,7 +102,10 @@ async def h(nats_server: EmbeddedNats, js: JetStreamContext, database_url: str) 
         await platform.start((profiles_app.NAME, profiles_app.MIGRATIONS, profiles_app.build, True))
         assert (await platform.send("profiles", "RegisterUnit", {"code": "U0007", "name": "区财政局",
                                                                  "kind": "bureau"}))["ok"]
-        retirees = [await _person(platform, n) for n in range(5)]
+        retirees = []
+        for n in range(5):  # each person's events under a checkpoint of their own: several checkpoints, always
+            retirees.append(await _person(platform, n))
+            await _wait_covered(History(platform, database_url, retirees, {}))
         reply = await platform.send("profiles", "RecordDeath", {"retiree_id": str(retirees[2]),
                                                                 "died_on": "2026-11-20"})
         assert reply["ok"], reply

@@ -37,17 +37,19 @@ def load_definitions(path: Path = DEFINITION) -> list[StreamConfig]:
 
 
 async def ensure_streams(js: JetStreamContext, path: Path = DEFINITION) -> list[str]:
-    names = []
-    for config in load_definitions(path):
-        assert config.name is not None  # load_definitions names every stream
-        try:
-            await js.stream_info(config.name)
-        except NotFoundError:
-            await js.add_stream(config)
-        else:
-            await js.update_stream(config)
-        names.append(config.name)
-    return names
+    return [await ensure_stream(js, config) for config in load_definitions(path)]
+
+
+async def ensure_stream(js: JetStreamContext, config: StreamConfig) -> str:
+    """Create the stream, or bring an existing one to `config`; its name."""
+    assert config.name is not None  # every definition names its stream
+    try:
+        await js.stream_info(config.name)
+    except NotFoundError:
+        await js.add_stream(config)
+    else:
+        await js.update_stream(config)
+    return config.name
 
 
 def outside_stream(name: str, stream_subjects: list[str], path: Path = DEFINITION) -> StreamConfig:
@@ -73,15 +75,8 @@ def agency_stream(agency: str) -> StreamConfig:
 
 
 async def ensure_outside_stream(js: JetStreamContext, config: StreamConfig) -> str:
-    """As the outside party (its own account): create its stream, or bring it to the definition."""
-    assert config.name is not None
-    try:
-        await js.stream_info(config.name)
-    except NotFoundError:
-        await js.add_stream(config)
-    else:
-        await js.update_stream(config)
-    return config.name
+    """As the outside party (connected to its own account): its stream, as defined here."""
+    return await ensure_stream(js, config)
 
 
 async def ensure_witness_stream(js: JetStreamContext, witness: str) -> str:

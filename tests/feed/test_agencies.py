@@ -36,7 +36,8 @@ AGENCIES = ("hrss", "civil", "stats")
 
 
 @pytest.fixture(scope="module")
-def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpPlatform]:
+def up_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpPlatform]:
+    """A platform of this module's own (the journeys' `wq` talks to it), with three agencies enabled first."""
     base = tmp_path_factory.mktemp("wanqing-agencies")
     platform = UpPlatform(data_dir=base / "data", log=base / "up.log")
     for agency in AGENCIES:
@@ -50,11 +51,11 @@ def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpPlatform]:
 
 
 @pytest.fixture
-async def wq(up: UpPlatform) -> AsyncIterator[Wanqing]:
-    nc = await nats.connect(up.nats_url, **nats_options(up.data_dir, OPS))
-    pool = await create_pool(up.database_url, min_size=1, max_size=4)
+async def wq(up_platform: UpPlatform) -> AsyncIterator[Wanqing]:
+    nc = await nats.connect(up_platform.nats_url, **nats_options(up_platform.data_dir, OPS))
+    pool = await create_pool(up_platform.database_url, min_size=1, max_size=4)
     try:
-        yield Wanqing(up, nc, pool)
+        yield Wanqing(up_platform, nc, pool)
     finally:
         await nc.close()
         await pool.close()
@@ -201,9 +202,10 @@ async def test_an_erasure_tells_the_agencies_that_name_people(wq: Wanqing) -> No
     assert not messages(stats, "SubjectErased")  # counts name nobody: nothing to erase
 
 
-def test_the_example_consumer_in_the_docs_reads_the_feed(up: UpPlatform) -> None:
+def test_the_example_consumer_in_the_docs_reads_the_feed(up_platform: UpPlatform) -> None:
     """docs/agencies/example_consumer.py, as an agency would run it (only nats-py), prints its feed."""
     example = Path(__file__).resolve().parents[2] / "docs" / "agencies" / "example_consumer.py"
+    up = up_platform
     proc = subprocess.Popen([sys.executable, str(example), up.nats_url, str(seed_file(up.data_dir, "hrss")), "hrss",
                              "t-example"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:

@@ -451,6 +451,22 @@ class GetAssistanceCase(Query):
     case_id: UUID
 
 
+class ListCampaigns(Query):
+    """Festival campaigns, newest first; a unit's staff see those that reach their unit."""
+
+    year: Annotated[int, Field(ge=2000, le=2100)] | None = None
+    open_only: bool = False
+    limit: Annotated[int, Field(ge=1, le=500)] = 100
+
+
+class ListAssistanceCases(Query):
+    """Assistance cases (困难帮扶), the oldest undecided first; a unit's staff see their unit's only."""
+
+    unit: UnitCode | None = None
+    status: Annotated[str, Field(max_length=30)] | None = None
+    limit: Annotated[int, Field(ge=1, le=1000)] = 200
+
+
 class GetUnitScores(Query):
     period: Annotated[str, Field(pattern=r"^\d{4}(Q[1-4]|H[12]|-\d{2})?$")]  # 2027, 2027Q1, 2027H1, 2027-03
     unit: UnitCode | None = None
@@ -479,4 +495,5 @@ EVENTS: tuple[type[Event], ...] = (
 )
 QUERIES: tuple[type[Query], ...] = (
     GetRetireeFacts, ListTasks, GetTask, GetCampaignProgress, GetAssistanceCase, GetUnitScores, GetPolicy,
+    ListCampaigns, ListAssistanceCases,
 )

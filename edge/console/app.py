@@ -17,7 +17,18 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.base import RequestResponseEndpoint
 
 from backbone import logs
-from edge.console import audit_pages, auth_pages, retiree_pages, roster_pages, work_pages
+from edge.console import (
+    assistance_pages,
+    audit_pages,
+    auth_pages,
+    campaign_pages,
+    ceremony_pages,
+    district_pages,
+    print_pages,
+    retiree_pages,
+    roster_pages,
+    work_pages,
+)
 from edge.console.bus import Bus
 from edge.console.sessions import COOKIE, Sessions
 from edge.console.settings import ConsoleSettings
@@ -56,7 +67,8 @@ def create_app(settings: ConsoleSettings) -> FastAPI:
     app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.console = Console(settings, bus, Sessions(_secret(settings), timedelta(seconds=settings.console_idle_s)))
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for module in (auth_pages, work_pages, retiree_pages, roster_pages, audit_pages):
+    for module in (auth_pages, work_pages, retiree_pages, roster_pages, audit_pages, ceremony_pages, print_pages,
+                   district_pages, campaign_pages, assistance_pages):
         app.include_router(module.router)
 
     @app.get("/health", include_in_schema=False)

@@ -28,6 +28,8 @@ from contracts.care import (
     GetTask,
     GetUnitScores,
     LaunchCampaign,
+    ListAssistanceCases,
+    ListCampaigns,
     ListTasks,
 )
 from services.care import (
@@ -90,6 +92,8 @@ def build(rt: Runtime, policy_file: Path = DEFAULT_POLICY_FILE) -> ServiceSpec:
     rt.router.query(GetTask, todays_tasks.TaskDetails(rt.store).get_task)
     rt.router.query(GetCampaignProgress, campaign_progress.campaign_progress)
     rt.router.query(GetAssistanceCase, assistance_cases.assistance_case)
+    rt.router.query(ListCampaigns, campaign_progress.list_campaigns)
+    rt.router.query(ListAssistanceCases, assistance_cases.list_assistance_cases)
     rt.router.query(GetPolicy, policies.get_policy)
     rt.router.query(GetUnitScores, scores_as_of.unit_scores)  # as_of: the scores replayed (audits)
     feed = ProfilesFeed(rt.recorder, tasks, policies, rt.clock, rt.keyring, cases)

@@ -15,6 +15,7 @@ from contracts.care import (
     AssistancePaid,
     AssistanceRejected,
     GetAssistanceCase,
+    ListAssistanceCases,
 )
 from contracts.errors import forbidden, not_found
 
@@ -70,3 +71,17 @@ async def assistance_case(conn: Connection, q: GetAssistanceCase, _now: datetime
     if not q.actor.may_act_for(row["unit"]):
         raise forbidden(f"{q.actor.user} may not see cases of {row['unit']}", zh="无权查看其他单位的困难帮扶申请")
     return row_to_json(row)
+
+
+async def list_assistance_cases(conn: Connection, q: ListAssistanceCases, _now: datetime) -> list[dict[str, Any]]:
+    """Undecided cases first (the soonest decision due first), then the rest newest first."""
+    unit = q.unit if q.actor.oversees_all else q.actor.unit
+    if q.unit is not None and not q.actor.may_act_for(q.unit):
+        raise forbidden(f"{q.actor.user} may not see cases of {q.unit}", zh="无权查看其他单位的困难帮扶申请")
+    rows = await conn.fetch(
+        "SELECT * FROM care.assistance_cases WHERE ($1::text IS NULL OR unit = $1) "
+        "AND ($2::text IS NULL OR status = $2) "
+        "ORDER BY decided_at IS NOT NULL, CASE WHEN decided_at IS NULL THEN decision_due_at END, opened_at DESC "
+        "LIMIT $3", unit, q.status, q.limit)
+    return [row_to_json(r) for r in rows]
+

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from backbone.db import Connection, row_to_json
 from backbone.events import EventMeta, Routes
-from contracts.care import CampaignClosed, CampaignLaunched, GetCampaignProgress
+from contracts.care import CampaignClosed, CampaignLaunched, GetCampaignProgress, ListCampaigns
 from contracts.errors import not_found
 
 
@@ -53,3 +53,17 @@ async def campaign_progress(conn: Connection, q: GetCampaignProgress, _now: date
     units = [row_to_json(r) | {"coverage": _ratio(r["done"], r["tasks"] - r["cancelled"])} for r in rows
              if q.actor.may_act_for(r["unit"])]
     return {**row_to_json(camp), "per_unit": units}
+
+
+async def list_campaigns(conn: Connection, q: ListCampaigns, _now: datetime) -> list[dict[str, Any]]:
+    """Newest first, with their tasks done and cancelled so far; a unit sees the campaigns that reach it."""
+    rows = await conn.fetch(
+        "SELECT c.*, coalesce(t.done, 0) AS done, coalesce(t.cancelled, 0) AS cancelled FROM care.campaigns c "
+        "LEFT JOIN (SELECT campaign_id, count(*) FILTER (WHERE status = 'done') AS done, "
+        "count(*) FILTER (WHERE status = 'cancelled') AS cancelled FROM care.tasks "
+        "WHERE campaign_id IS NOT NULL GROUP BY campaign_id) t USING (campaign_id) "
+        "WHERE ($1::int IS NULL OR c.year = $1) AND (NOT $2 OR c.closed_at IS NULL) "
+        "AND ($3 OR $4 = ANY(c.units)) ORDER BY c.launched_at DESC LIMIT $5",
+        q.year, q.open_only, q.actor.oversees_all, q.actor.unit, q.limit)
+    return [row_to_json(r) | {"coverage": _ratio(r["done"], r["tasks"] - r["cancelled"])} for r in rows]
+

@@ -1,54 +1,26 @@
 """Ceremony documents as PDFs in Chinese: the retirement certificate (退休证) and the thank-you letter (感谢信).
 
-The CJK font is embedded (subset) so the PDF reads the same on any machine. Its path comes from WANQING_CJK_FONT
-or a search of the usual places (Debian packages fonts-wqy-microhei / fonts-noto-cjk).
+The CJK font is embedded (subset) so the PDF reads the same on any machine. It is found by `backbone.fonts`
+(WANQING_CJK_FONT or a search of the usual places: Debian packages fonts-wqy-microhei / fonts-noto-cjk).
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
 from pathlib import Path
 
 from reportlab.lib.colors import HexColor
 from reportlab.lib.pagesizes import A4, landscape
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
-FONT_NAME = "WanqingCJK"
-FONT_CANDIDATES = (
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc",
-    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
-    "/System/Library/Fonts/PingFang.ttc",
-)
+from backbone.fonts import FONT_CANDIDATES, FONT_NAME, FontMissingError, find_font, register_font
+
+__all__ = ["FONT_CANDIDATES", "FONT_NAME", "Certificate", "FontMissingError", "ThankYouLetter", "find_font",
+           "render_certificate", "render_thank_you_letter"]
+
 RED = HexColor("#B22222")
 GOLD = HexColor("#C8A24A")
-
-
-class FontMissingError(RuntimeError):
-    """No CJK TrueType font: install fonts-wqy-microhei (make install does) or set WANQING_CJK_FONT."""
-
-
-def find_font() -> Path:
-    configured = os.environ.get("WANQING_CJK_FONT")
-    candidates = (configured,) if configured else FONT_CANDIDATES
-    for candidate in candidates:
-        if candidate and Path(candidate).is_file():
-            return Path(candidate)
-    raise FontMissingError(f"no CJK font found (tried {', '.join(c for c in candidates if c)}); "
-                      "install fonts-wqy-microhei or set WANQING_CJK_FONT")
-
-
-@cache
-def _register_font() -> str:
-    pdfmetrics.registerFont(TTFont(FONT_NAME, str(find_font()), subfontIndex=0))
-    return FONT_NAME
 
 
 @dataclass(frozen=True)
@@ -77,7 +49,7 @@ def _zh(day: date) -> str:
 
 
 def render_certificate(target: Path, cert: Certificate) -> Path:
-    font = _register_font()
+    font = register_font()
     width, height = landscape(A4)
     target.parent.mkdir(parents=True, exist_ok=True)
     c = Canvas(str(target), pagesize=(width, height))
@@ -116,7 +88,7 @@ def render_certificate(target: Path, cert: Certificate) -> Path:
 
 
 def render_thank_you_letter(target: Path, letter: ThankYouLetter) -> Path:
-    font = _register_font()
+    font = register_font()
     width, height = A4
     target.parent.mkdir(parents=True, exist_ok=True)
     c = Canvas(str(target), pagesize=A4)

@@ -116,6 +116,12 @@ class TestDoubleNinthCampaign:
             "campaign_id": str(uuid.uuid4()), "festival": "spring", "title": "春节慰问", "year": 2028,
             "due_on": "2028-02-01", "actor": clerk("U0002")}))
         assert own["summary"] == {"tasks": 2, "units": 1}  # the living retiree and the survivor
+        # ListCampaigns: the district office sees it; U0002's clerk sees its own; U0001's clerk does not.
+        district = (await ok(await platform.query("care", "ListCampaigns", {"year": 2028})))["data"]
+        assert [(c["title"], c["units"], c["tasks"]) for c in district] == [("春节慰问", ["U0002"], 2)]
+        assert len((await ok(await platform.query("care", "ListCampaigns", {"actor": clerk("U0002")})))["data"]) == 1
+        assert (await ok(await platform.query("care", "ListCampaigns", {"actor": clerk("U0001")})))["data"] == []
+        assert (await ok(await platform.query("care", "ListCampaigns", {"year": 2027})))["data"] == []
 
 
 async def filled(platform: RunningPlatform, cid: uuid.UUID, tasks: int) -> dict[str, Any]:

@@ -193,7 +193,8 @@ class Keyring:
         holds the same master keys: what an event carries so that service can `adopt` it.
         """
         key = await self.key_for(conn, holder, create=True)
-        self.refresh()
+        # The version in memory: the key upkeep refreshes it within its interval after a rotation, long before
+        # the older version can be destroyed (a backup window later).
         wrapped = base64.b64encode(self._wrap(holder, key)).decode()
         return f"{SHARED_KEY_PREFIX}{self.current_version}:{wrapped}"
 

@@ -38,7 +38,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from nats.aio.client import Client
 
-from backbone.db import Connection, quote_ident
+from backbone.db import UNREACHABLE, Connection, quote_ident
 from backbone.envelope import canonical
 from backbone.store import EMPTY_HASH, EventStore
 from contracts import subjects
@@ -267,7 +267,7 @@ class Checkpointer:
         while not stop.is_set():
             try:
                 await self._lead(stop)
-            except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
+            except UNREACHABLE as exc:
                 log.warning("checkpointer_interrupted", service=self._service, error=repr(exc))
                 await _sleep_or_stop(stop, 1.0)
 

@@ -18,7 +18,7 @@ from nats.js.errors import NotFoundError
 
 from backbone import metrics
 from backbone.crypto import Keyring
-from backbone.db import quote_ident
+from backbone.db import UNREACHABLE, quote_ident
 from backbone.envelope import parse
 from backbone.events import EventMeta, Routes, UndecodableEventError, decode
 from backbone.facts import open_facts
@@ -30,6 +30,7 @@ from contracts.registry import owner_of
 log = structlog.get_logger()
 
 HOLD_GRACE_S = 5.0
+DB_RETRY_S = 1.0  # while the database is away, how long a consumer waits before the next delivery
 SUBJECT_TOKENS = 5  # wanqing.evt.<unit>.<service>.<EventType>
 OWNER_TOKEN = 3
 
@@ -123,8 +124,17 @@ class Consumer:
                     log.warning("consumer_fetch_failed", consumer=self.spec.name, error=repr(exc))
                     await asyncio.sleep(0.5)
                     continue
-                for msg in msgs:
-                    await self.deliver(msg)
+                for i, msg in enumerate(msgs):
+                    try:
+                        await self.deliver(msg)
+                    except UNREACHABLE as exc:
+                        # The database is away: nothing of this batch is applied; each message comes again.
+                        log.warning("consumer_database_unavailable", consumer=self.spec.name, error=repr(exc))
+                        for later in msgs[i:]:
+                            with suppress(nats.errors.Error):
+                                await later.nak(delay=DB_RETRY_S)
+                        await asyncio.sleep(DB_RETRY_S)
+                        break
         finally:
             with suppress(nats.errors.Error):
                 await sub.unsubscribe()

@@ -34,6 +34,11 @@ async def create_pool(
     return pool
 
 
+# The database (or the way to it) is away: a server restart, a lost connection, a refused one. Every loop of a
+# service waits and tries again on these; none of them ends the process (a DB outage is not a crash).
+UNREACHABLE: tuple[type[BaseException], ...] = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+
+
 def quote_ident(name: str) -> str:
     """Schema names come from code, but quote them anyway so a typo can never become SQL."""
     if not name.replace("_", "").isalnum():

@@ -76,7 +76,9 @@ class KeyUpkeep:
             try:
                 await self.run_once()
             except (asyncpg.InterfaceError, asyncpg.exceptions.ConnectionDoesNotExistError):
-                return  # the pool is closed: the service is stopping
+                if self._pool.is_closing():
+                    return  # the service is stopping
+                log.warning("key_upkeep_database_unavailable")  # an outage: the next pass tries again
             except Exception:
                 log.exception("key_upkeep_failed")
             await asyncio.sleep(self._interval)

@@ -12,7 +12,7 @@ import structlog
 from nats.aio.client import Client
 
 from backbone import atomic_batch, metrics
-from backbone.db import Connection, quote_ident
+from backbone.db import UNREACHABLE, Connection, quote_ident
 from backbone.store import EventStore, TailedEvent
 from contracts import subjects
 
@@ -25,6 +25,9 @@ HEADROOM = 4096  # what headers and the subject take of the server's max_payload
 
 class Unpublishable(ValueError):  # noqa: N818 - named after the event's state
     """A stored event that cannot go on the bus as it is: set aside, never a reason to stop the relay."""
+
+
+RELAY_INTERRUPTIONS: tuple[type[BaseException], ...] = (*UNREACHABLE, nats.errors.Error)
 
 
 class Relay:
@@ -67,7 +70,7 @@ class Relay:
         while not stop.is_set():
             try:
                 await self._lead(stop)
-            except (TimeoutError, OSError, asyncpg.PostgresError, nats.errors.Error) as exc:
+            except RELAY_INTERRUPTIONS as exc:
                 self.is_leader = False
                 log.warning("relay_interrupted", service=self._service, error=repr(exc))
                 await _sleep_or_stop(stop, 1.0)

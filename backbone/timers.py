@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from pydantic import BaseModel
 
 from backbone import metrics
 from backbone.clock import Clock
-from backbone.db import Connection, quote_ident
+from backbone.db import UNREACHABLE, Connection, quote_ident
 
 log = structlog.get_logger()
 
@@ -89,9 +90,15 @@ class Ticker:
         self._on_commit = on_commit
 
     async def run(self, stop: asyncio.Event) -> None:
+        unreachable_since: float | None = None
         while not stop.is_set():
             try:
                 await self.fire_due()
+                unreachable_since = None
+            except UNREACHABLE as exc:  # an outage: one line when it starts, then quiet until it is over
+                if unreachable_since is None:
+                    unreachable_since = time.monotonic()
+                    log.warning("ticker_database_unavailable", service=self._service, error=repr(exc))
             except Exception:  # the ticker must outlive any one bad tick (logged with its traceback)
                 log.exception("ticker_failed", service=self._service)
             with suppress(asyncio.TimeoutError):

@@ -23,6 +23,7 @@ import structlog
 from nats.aio.client import Client
 from prometheus_client import Gauge
 
+from backbone.db import UNREACHABLE
 from contracts.feed import FEED_STREAM, AgencyBook
 
 log = structlog.get_logger()
@@ -50,14 +51,15 @@ class Handover:
         while not stop.is_set():
             if time.monotonic() - measured >= METRICS_EVERY_S:  # the gauges stay current without a scrape hook
                 measured = time.monotonic()
-                with suppress(OSError, asyncpg.PostgresError):
+                with suppress(*UNREACHABLE):
                     await self.status(nc)
             moved = 0
             for agency in sorted(self._enabled()):
                 try:
                     moved += await self.hand_over(nc, agency)
-                except (OSError, asyncpg.PostgresError) as exc:
+                except UNREACHABLE as exc:
                     log.warning("feed_handover_interrupted", agency=agency, error=repr(exc))
+                    await asyncio.sleep(1.0)
             if not moved:
                 with suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), self._poll_s)

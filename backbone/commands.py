@@ -18,7 +18,7 @@ from backbone.db import Connection, quote_ident
 from backbone.recording import CommandContext, Recorder
 from backbone.requests import fingerprint, parse_body, refusal
 from backbone.store import ConcurrencyConflict, Metadata
-from contracts.base import Accepted, Actor, Answer, Command, Query, Refused
+from contracts.base import Accepted, Actor, Answer, Command, Query, Refused, Role
 from contracts.errors import DomainError, ErrorCode
 
 log = structlog.get_logger()
@@ -30,6 +30,7 @@ CommandHandler = Callable[[CommandContext, Any], Awaitable[Accepted]]
 QueryHandler = Callable[[Connection, Any, datetime], Awaitable[Any]]
 
 
+RETIREES_ONLY_OWN_ZH = "退休人员本人只能查看和办理与本人有关的事项"
 UNAVAILABLE_ZH = "系统暂时无法处理该请求，未作任何记录，请稍后再试；如多次出现，请记下时间并报告。"
 
 
@@ -58,13 +59,26 @@ class CommandRouter:
         self._on_commit = on_commit
         self._commands: dict[str, tuple[type[Command], CommandHandler]] = {}
         self._queries: dict[str, tuple[type[Query], QueryHandler]] = {}
+        # What a retiree on their own pages may ask at all (each handler then checks it is about them): closed
+        # by default, so a handler written for staff is never reached by a retiree's credential.
+        self._for_retirees: set[str] = set()
         self._t = f"{quote_ident(recorder.store.schema)}.commands"
 
-    def command(self, model: type[Command], handler: CommandHandler) -> None:
+    def command(self, model: type[Command], handler: CommandHandler, *, for_retirees: bool = False) -> None:
         self._commands[model.__name__] = (model, handler)
+        if for_retirees:
+            self._for_retirees.add(model.__name__)
 
-    def query(self, model: type[Query], handler: QueryHandler) -> None:
+    def query(self, model: type[Query], handler: QueryHandler, *, for_retirees: bool = False) -> None:
         self._queries[model.__name__] = (model, handler)
+        if for_retirees:
+            self._for_retirees.add(model.__name__)
+
+    def _closed_to(self, actor: Actor, name: str) -> Refused | None:
+        if actor.role is Role.RETIREE and name not in self._for_retirees:
+            return refusal(ErrorCode.FORBIDDEN, RETIREES_ONLY_OWN_ZH, f"{name} of {self.service} is not open to "
+                           "retirees")
+        return None
 
     @property
     def command_names(self) -> list[str]:
@@ -106,6 +120,8 @@ class CommandRouter:
                                                     known=self.command_names)
             elif isinstance(actor, Refused):
                 reply = actor
+            elif (closed := self._closed_to(actor, name)) is not None:
+                reply = closed
             else:
                 reply = await self._handle_command(name, body, actor)
         except Exception:
@@ -205,6 +221,10 @@ class CommandRouter:
         if isinstance(actor, Refused):
             await self._log_refusal("query", name, None, actor)
             return actor
+        closed = self._closed_to(actor, name)
+        if closed is not None:
+            await self._log_refusal("query", name, actor, closed)
+            return closed
         model, handler = entry
         parsed = parse_body(model, body, actor)
         if isinstance(parsed, Refused):

@@ -36,6 +36,16 @@ class Role(StrEnum):
     PARTY_SECRETARY = "party_secretary"
     DISTRICT_OFFICE = "district_office"
     SYSTEM = "system"
+    # A retired person on their own pages (console /me): acts for no unit, only for themselves (`is_person`).
+    RETIREE = "retiree"
+
+
+RETIREE_PREFIX = "retiree-"
+
+
+def retiree_user(retiree_id: UUID | str) -> str:
+    """The user name of a retiree's own login: `retiree-<archive id>`."""
+    return f"{RETIREE_PREFIX}{retiree_id}"
 
 
 class Actor(Message):
@@ -51,8 +61,16 @@ class Actor(Message):
         return self.role in (Role.DISTRICT_OFFICE, Role.SYSTEM)
 
     def may_act_for(self, unit: str | None) -> bool:
-        """The district office, the platform itself, or someone of that very unit."""
+        """The district office, the platform itself, or staff of that very unit: never a retiree, whose unit
+        says where they retired from, not what they may do.
+        """
+        if self.role is Role.RETIREE:
+            return False
         return self.oversees_all or (unit is not None and self.unit == unit)
+
+    def is_person(self, retiree_id: UUID | str) -> bool:
+        """Whether the actor is that retiree, logged in on their own pages."""
+        return self.role is Role.RETIREE and self.user == retiree_user(retiree_id)
 
 
 SYSTEM_ACTOR = Actor(user="system", role=Role.SYSTEM, unit="DISTRICT")

@@ -169,6 +169,49 @@ class LoggedOut(AccountEvent):
     session_id: UUID
 
 
+class LoginLetterIssued(AccountEvent):
+    """A login-code letter (登录码信) for a retiree's own pages; `user` is `retiree-<id>`. The code itself is
+    neither here nor anywhere else: identity keeps only its secret's argon2id hash. Earlier letters end.
+    """
+
+    type: Literal["LoginLetterIssued"] = "LoginLetterIssued"
+    retiree_id: UUID
+    letter_id: str
+    expires_at: datetime
+    issued_by: str
+
+
+class LoginLettersRevoked(AccountEvent):
+    type: Literal["LoginLettersRevoked"] = "LoginLettersRevoked"
+    retiree_id: UUID
+    reason: Literal["deceased", "erased", "too_many_failures"]
+    sessions: int
+
+
+# ======================================================================== retirees' own logins
+
+LetterId = Annotated[str, Field(pattern=r"^[a-z2-7]{8}$")]
+LETTER_SECRET_DIGITS = 12
+
+
+class IssueLoginLetter(Command):
+    """A code letter for a retiree of the actor's unit (staff of the unit, or the district office). The code
+    `<letter_id>-<secret>` is made by the caller and printed at once; the secret travels as a SecretStr, so it is
+    in no fingerprint, log or reply; identity stores only its hash.
+    """
+
+    retiree_id: UUID
+    letter_id: LetterId
+    secret: Annotated[SecretStr, Field(min_length=LETTER_SECRET_DIGITS, max_length=LETTER_SECRET_DIGITS)]
+
+
+class RetireeLogin(AuthRequest):
+    """A retiree logs in to their own pages with the code of their letter."""
+
+    code: Annotated[SecretStr, Field(min_length=10, max_length=40)]
+    client: ClientName = "console-me"
+
+
 # ======================================================================== queries
 
 
@@ -176,12 +219,12 @@ class GetAccount(Query):
     user: UserName
 
 
-COMMANDS: tuple[type[Command], ...] = (SetPassword, UnlockAccount, RevokeSessions)
+COMMANDS: tuple[type[Command], ...] = (SetPassword, UnlockAccount, RevokeSessions, IssueLoginLetter)
 EVENTS: tuple[type[Event], ...] = (
     PasswordSet, PasswordChanged, LoginSucceeded, LoginFailed, AccountLocked, AccountUnlocked, SessionsRevoked,
-    LoggedOut,
+    LoggedOut, LoginLetterIssued, LoginLettersRevoked,
 )
 QUERIES: tuple[type[Query], ...] = (GetAccount,)
-AUTH_REQUESTS: tuple[type[AuthRequest], ...] = (Login, Refresh, Logout, ChangePassword)
+AUTH_REQUESTS: tuple[type[AuthRequest], ...] = (Login, Refresh, Logout, ChangePassword, RetireeLogin)
 
 AccountCommand = SetPassword | UnlockAccount | RevokeSessions

@@ -714,6 +714,14 @@ class GetErasureCertificate(Query):
     request_id: UUID
 
 
+class GetCareContact(Query):
+    """我的联系人: the care contact of a retiree's unit (a work contact: name and phone), for the person
+    themselves on their own pages, and for staff of the unit.
+    """
+
+    retiree_id: UUID
+
+
 class ListReadAccess(Query):
     """The read-access log (查阅记录), newest first, filtered by person, reader, reader's unit and time."""
 
@@ -755,4 +763,4 @@ EVENTS: tuple[type[Event], ...] = (
 )
 QUERIES: tuple[type[Query], ...] = (GetRetiree, ListRetirees, CountRetireesPerUnit, ListUnits, ListStaff,
                                     ListReadAccess, SearchRetirees, GetRetireeCards, GetRetireeHistory,
-                                    GetErasureCertificate)
+                                    GetErasureCertificate, GetCareContact)

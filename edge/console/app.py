@@ -32,7 +32,17 @@ from edge.console import (
 from edge.console.bus import Bus
 from edge.console.sessions import COOKIE, Sessions
 from edge.console.settings import ConsoleSettings
-from edge.console.web import HERE, Console, CsrfError, LoginNeededError, RefusedError, refusal_page, render
+from edge.console.web import (
+    HERE,
+    ME_PREFIX,
+    Console,
+    CsrfError,
+    LoginNeededError,
+    RefusedError,
+    WrongPagesError,
+    refusal_page,
+    render,
+)
 from wanqing.access import AccessError
 
 log = structlog.get_logger("console")
@@ -99,6 +109,10 @@ def create_app(settings: ConsoleSettings) -> FastAPI:
         return render(request, "refused.html", 403, title="页面已过期", refusal=None,
                       text="此页面已过期或不是从本系统提交的，请返回重新打开页面后再提交。")
 
+    @app.exception_handler(WrongPagesError)
+    async def wrong_pages(_request: Request, exc: WrongPagesError) -> Response:
+        return Response(status_code=303, headers={"Location": exc.home})
+
     @app.exception_handler(RefusedError)
     async def refused(request: Request, exc: RefusedError) -> HTMLResponse:
         return refusal_page(request, exc.refusal)
@@ -111,9 +125,13 @@ async def _login_needed(request: Request, user: str | None) -> Response:
     from edge.console.auth_pages import login_page  # noqa: PLC0415 - the auth pages import web, which we extend
 
     path = request.url.path
+    if path.startswith(ME_PREFIX):  # a retiree logs in again with their letter's code
+        response = Response(status_code=303, headers={"Location": "/me/login"})
+        response.delete_cookie(COOKIE, path="/")
+        return response
     if request.method != "POST":
         target = path + (f"?{request.url.query}" if request.url.query else "")
-        response: Response = Response(status_code=303, headers={"Location": f"/login?next={quote(target)}"})
+        response = Response(status_code=303, headers={"Location": f"/login?next={quote(target)}"})
         response.delete_cookie(COOKIE, path="/")
         return response
     draft = ""

@@ -11,7 +11,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from contracts.base import Actor, Answer, Refused
+from contracts.base import Actor, Answer, Refused, Role
 from contracts.errors import ErrorCode
 from edge.console.bus import Bus
 from edge.console.labels import FILTERS, ROLE_ZH
@@ -35,6 +35,17 @@ class LoginNeededError(Exception):
     def __init__(self, user: str | None = None) -> None:
         super().__init__("login needed")
         self.user = user
+
+
+ME_PREFIX = "/me"  # a retiree's own pages (edge/console/me_pages.py)
+
+
+class WrongPagesError(Exception):
+    """A session on the other side's pages (a retiree on staff pages, or the reverse): sent to its own home."""
+
+    def __init__(self, home: str) -> None:
+        super().__init__(home)
+        self.home = home
 
 
 class CsrfError(Exception):
@@ -84,6 +95,9 @@ async def current(request: Request) -> ConsoleSession:
     if session is None:
         raise LoginNeededError
     request.state.session = session
+    # A retiree's session opens their own pages only (/me); a staff session never opens those.
+    if (session.actor.role is Role.RETIREE) != request.url.path.startswith(ME_PREFIX):
+        raise WrongPagesError("/me" if session.actor.role is Role.RETIREE else "/")
     return session
 
 

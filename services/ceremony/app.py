@@ -18,9 +18,11 @@ from backbone.service import Runtime, ServiceSpec
 from contracts.ceremony import (
     BatchCeremonyCommand,
     CeremonyCaseCommand,
+    DeclineConsent,
     GetBatchRoster,
     GetCase,
     GetDocument,
+    GiveConsent,
     ListCases,
     OnTimeRates,
     SetCeremonyMode,
@@ -49,17 +51,17 @@ def build(rt: Runtime) -> ServiceSpec:
     documents_dir = Path(rt.settings.data_dir).resolve() / "documents" / "ceremony"
     handlers = Handlers(policy=policy, archive=ArchiveLookup(rt.asker), documents_dir=documents_dir)
     rt.router.command(SetCeremonyMode, handlers.set_mode)
-    for model in typing.get_args(CeremonyCaseCommand):
-        rt.router.command(model, handlers.case_command)
+    for model in typing.get_args(CeremonyCaseCommand):  # a retiree may only answer the invitation, for themselves
+        rt.router.command(model, handlers.case_command, for_retirees=model in (GiveConsent, DeclineConsent))
     for model in typing.get_args(BatchCeremonyCommand):
         rt.router.command(model, handlers.batch_command)
     overview = case_overview.CaseOverview(policy)
-    rt.router.query(GetCase, overview.get_case)
+    rt.router.query(GetCase, overview.get_case, for_retirees=True)
     rt.router.query(ListCases, overview.list_cases)
     rt.router.query(UpcomingCeremonies, overview.upcoming)
     rt.router.query(GetBatchRoster, overview.roster)
     rt.router.query(OnTimeRates, overview.on_time_rates)
-    rt.router.query(GetDocument, DocumentDesk(documents_dir).get_document)
+    rt.router.query(GetDocument, DocumentDesk(documents_dir).get_document, for_retirees=True)
     feed = ProfilesFeed(rt.recorder, policy)
     return ServiceSpec(
         consumers=[ConsumerSpec(name=CONSUMERS[0], routes=feed.routes + ErasedDocuments(documents_dir).routes,

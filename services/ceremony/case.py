@@ -226,7 +226,10 @@ def check(command: CeremonyCaseCommand, state: Case, facts: Facts) -> None:
     if not state.opened:
         raise not_found(f"no honorary-retirement case for retiree {command.retiree_id}",
                         zh="该退休人员没有荣誉退休仪式记录（退休批准后才会建立）")
-    authorize(command.actor, state.unit)
+    if isinstance(command, GiveConsent | DeclineConsent) and command.actor.is_person(command.retiree_id):
+        pass  # the person answers for themselves (their own pages); anything else of the case is staff's
+    else:
+        authorize(command.actor, state.unit)
     if state.closed:
         raise conflict("the case is closed (the retiree died); nothing more is recorded",
                        zh="该退休人员已去世，荣誉退休仪式事项已终止，不再登记")

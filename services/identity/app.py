@@ -16,10 +16,11 @@ from backbone.credentials import Signer
 from backbone.db import Connection
 from backbone.rebuild import RebuildReport
 from backbone.service import Runtime, ServiceSpec
-from contracts.identity import GetAccount, RevokeSessions, SetPassword, UnlockAccount
+from contracts.identity import GetAccount, IssueLoginLetter, RevokeSessions, SetPassword, UnlockAccount
 from services.identity import accounts
 from services.identity.account import LoginPolicy
 from services.identity.handlers import Handlers
+from services.identity.letters import Letters
 from services.identity.logins import Logins
 from services.identity.passwords import Hashing
 from services.identity.rebuild import PLAN
@@ -29,7 +30,7 @@ NAME = "identity"
 MIGRATIONS = Path(__file__).parent / "migrations"
 PROFILES_CONSUMER = "identity-profiles"
 CONSUMERS: tuple[str, ...] = (PROFILES_CONSUMER,)  # what NATS lets it do beyond its own subjects (nats_auth)
-ASKS: tuple[str, ...] = ()
+ASKS: tuple[str, ...] = ("profiles",)  # GetRetireeCards: a letter is issued only for a retiree of the actor's unit
 
 
 def build(rt: Runtime) -> ServiceSpec:
@@ -45,11 +46,14 @@ def build(rt: Runtime) -> ServiceSpec:
     logins = Logins(pool=rt.pool, recorder=rt.recorder, clock=rt.clock, signer=signer, hashing=hashing,
                     policy=LoginPolicy(), wake_relay=rt.wake_relay)
     feed = StaffFeed(rt.recorder)
+    retirees = Letters(pool=rt.pool, recorder=rt.recorder, signer=signer, hashing=hashing, policy=LoginPolicy(),
+                       asker=rt.asker, wake_relay=rt.wake_relay)
+    rt.router.command(IssueLoginLetter, retirees.issue)
     return ServiceSpec(
-        consumers=[ConsumerSpec(name=PROFILES_CONSUMER, routes=feed.routes,
+        consumers=[ConsumerSpec(name=PROFILES_CONSUMER, routes=feed.routes + retirees.routes,
                                 max_deliver=rt.settings.consumer_max_deliver, batch=rt.settings.consumer_batch)],
         open_requests={"Login": logins.login, "Refresh": logins.refresh, "Logout": logins.logout,
-                       "ChangePassword": logins.change_password})
+                       "ChangePassword": logins.change_password, "RetireeLogin": retirees.login})
 
 
 def main() -> None:

@@ -22,7 +22,7 @@ from backbone.db import Connection
 from backbone.recording import Recorder
 from backbone.requests import parse_body, refusal
 from backbone.store import ConcurrencyConflict, Metadata
-from contracts.base import LOCAL_TZ, Actor, Event, Refused, system_actor
+from contracts.base import LOCAL_TZ, RETIREE_PREFIX, Actor, Event, Refused, system_actor
 from contracts.errors import ErrorCode
 from contracts.identity import (
     UNKNOWN_LOGINS_STREAM,
@@ -38,7 +38,7 @@ from contracts.identity import (
     SessionsRevoked,
     account_stream,
 )
-from services.identity import account, passwords, sessions
+from services.identity import account, letters, passwords, sessions
 from services.identity.account import LoginPolicy, StaffMember
 from services.identity.accounts import account as account_state
 from services.identity.accounts import staff_member
@@ -142,6 +142,12 @@ class Logins:
         now = datetime.now(UTC)
         async with self.pool.acquire() as conn:
             session = await sessions.live_session(conn, req.session.get_secret_value(), now, self.policy)
+            if session is not None and session.user.startswith(RETIREE_PREFIX):  # a retiree's own pages
+                person = await letters.person_of(conn, session.user)
+                if person is None:
+                    return refusal(ErrorCode.FORBIDDEN, SESSION_ENDED_ZH, "the retiree's letter ended")
+                return SessionGranted(actor=person.actor, credential=self.signer.mint(person.actor, now),
+                                      credential_expires_at=now + self.signer.lifetime)
             staff = await staff_member(conn, session.user) if session else None
             if session is None or staff is None or not staff.active:
                 return refusal(ErrorCode.FORBIDDEN, SESSION_ENDED_ZH, "the session is unknown, ended or idle")
@@ -154,6 +160,9 @@ class Logins:
         assert isinstance(req, Logout)
         async with self.pool.acquire() as conn, conn.transaction():
             session = await sessions.find(conn, req.session.get_secret_value())
+            if session is not None and session.user.startswith(RETIREE_PREFIX):
+                await sessions.revoke(conn, session.session_id, datetime.now(UTC))
+                return Done()
             staff = await staff_member(conn, session.user) if session else None
             if session is None or staff is None:
                 return refusal(ErrorCode.FORBIDDEN, SESSION_ENDED_ZH, "the session is unknown or already ended")

@@ -49,10 +49,10 @@ def make_build(settings: NotifySettings | None = None) -> Callable[[Runtime], Se
     def build(rt: Runtime) -> ServiceSpec:
         config = settings or NotifySettings()
         rt.recorder.project(inbox.PROJECTION + preferences.PROJECTION + digest.PROJECTION)
-        rt.router.command(MarkRead, handlers.mark_read)
-        rt.router.command(SetChannelPreference, handlers.set_channel_preference)
+        rt.router.command(MarkRead, handlers.mark_read, for_retirees=True)
+        rt.router.command(SetChannelPreference, handlers.set_channel_preference, for_retirees=True)
         rt.router.command(SetDigestMode, handlers.set_digest_mode)
-        rt.router.query(ListInbox, inbox.list_inbox)
+        rt.router.query(ListInbox, inbox.list_inbox, for_retirees=True)
         rt.router.query(ListDeliveries, delivery_log.list_deliveries)
         outcomes = Outcomes(rt.recorder)
         planner = Planner(load_rules(), outcomes, rt.clock, config.quiet_hours)

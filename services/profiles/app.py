@@ -20,6 +20,7 @@ from contracts.profiles import (
     ArchiveCommand,
     CountRetireesPerUnit,
     ErasureRequestCommand,
+    GetCareContact,
     GetErasureCertificate,
     GetRetiree,
     GetRetireeCards,
@@ -70,7 +71,9 @@ def build(rt: Runtime) -> ServiceSpec:
         rt.router.command(model, erasure_handlers.erasure_request_command)
     rt.router.query(GetErasureCertificate, erasure_handlers.ErasureCertificates(rt.store, rt.keyring).get_certificate)
     archive = retiree_archive.ArchiveQueries(rt.keyring)
-    rt.router.query(GetRetiree, retiree_as_of.RetireeAsOf(rt.keyring, archive).get_retiree)  # as_of: audits
+    # as_of: audits. A retiree reads their own archive (never as of a past time: RetireeAsOf refuses).
+    rt.router.query(GetRetiree, retiree_as_of.RetireeAsOf(rt.keyring, archive).get_retiree, for_retirees=True)
+    rt.router.query(GetCareContact, unit_directory.care_contact, for_retirees=True)
     rt.router.query(GetRetireeCards, archive.get_cards)
     rt.router.query(GetRetireeHistory, retiree_history.get_history)
     rt.router.query(SearchRetirees, index.search)

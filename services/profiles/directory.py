@@ -126,6 +126,9 @@ def decide_register_staff(cmd: RegisterStaff, state: Staff, unit: Unit) -> list[
                       field="role")
     if cmd.role is Role.SYSTEM:
         raise refused("the system role is not for people", zh="“系统”角色不能分配给工作人员", field="role")
+    if cmd.role is Role.RETIREE:
+        raise refused("retirees are not staff: they log in with a code letter", zh="退休人员不是工作人员，"
+                      "请为其打印登录码信", field="role")
     return [StaffRegistered(user=cmd.user, name=cmd.name, role=cmd.role, unit=cmd.unit, phone=cmd.phone,
                             email=cmd.email)]
 

@@ -260,7 +260,7 @@ class ArchiveQueries:
         if row is None:
             raise not_found(f"no retiree {q.retiree_id}", zh="档案中没有该退休人员")
         fields = ["name", *q.reveal]
-        if not q.actor.may_act_for(row["unit"]):
+        if not q.actor.may_act_for(row["unit"]) and not q.actor.is_person(q.retiree_id):  # PIPL Art. 45: one's own
             await record_access(conn, q.actor, q.retiree_id, fields, q.purpose, success=False, detail="forbidden")
             raise forbidden(f"{q.actor.user} of {q.actor.unit} may not read retirees of {row['unit']}",
                             zh="无权查看其他单位的退休人员档案")

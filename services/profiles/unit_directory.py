@@ -7,9 +7,10 @@ from typing import Any
 
 from backbone.db import Connection, row_to_json
 from backbone.events import EventMeta, Routes
-from contracts.errors import forbidden
+from contracts.errors import forbidden, not_found
 from contracts.profiles import (
     CareContactSet,
+    GetCareContact,
     ListStaff,
     ListUnits,
     StaffDeactivated,
@@ -66,3 +67,18 @@ async def list_staff(conn: Connection, q: ListStaff, _now: datetime) -> list[Any
         unit,
     )
     return [row_to_json(r) for r in rows]
+
+
+async def care_contact(conn: Connection, q: GetCareContact, _now: datetime) -> dict[str, Any]:
+    """The person's unit and its care contact (a work contact); the person themselves or the unit's staff."""
+    row = await conn.fetchrow(
+        "SELECT r.unit, u.name AS unit_name, s.name AS contact_name, s.phone AS contact_phone "
+        "FROM profiles.retirees r JOIN profiles.units u ON u.code = r.unit "
+        "LEFT JOIN profiles.staff s ON s.user_id = u.care_contact AND s.active WHERE r.retiree_id = $1",
+        q.retiree_id)
+    if row is None:
+        raise not_found(f"no retiree {q.retiree_id}", zh="档案中没有该退休人员")
+    if not (q.actor.is_person(q.retiree_id) or q.actor.may_act_for(row["unit"])):
+        raise forbidden(f"{q.actor.user} may not see the care contact of {q.retiree_id}", zh="无权查看")
+    return row_to_json(row)
+

@@ -70,7 +70,7 @@ DURABLES: dict[str, tuple[str, ...]] = {
     "notify": ("notify-events",),
     "feed": ("feed-events",),
 }
-ASKS: dict[str, tuple[str, ...]] = {"profiles": (), "identity": (), "care": (), "ceremony": ("profiles",),
+ASKS: dict[str, tuple[str, ...]] = {"profiles": (), "identity": ("profiles",), "care": (), "ceremony": ("profiles",),
                                     "notify": ("profiles",), "feed": ("profiles",)}
 FEED = "feed"  # the only one handing messages to agencies (agency.<agency>.>)
 REQUESTERS = (CONSOLE, OPS)  # people's requests: commands, queries, identity's login and the like

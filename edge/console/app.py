@@ -64,7 +64,7 @@ def _secret(settings: ConsoleSettings) -> bytes:
     return secrets.token_bytes(32)
 
 
-def create_app(settings: ConsoleSettings) -> FastAPI:
+def create_app(settings: ConsoleSettings) -> FastAPI:  # noqa: C901 - one handler per exception a page raises
     bus = Bus(settings)
 
     @asynccontextmanager

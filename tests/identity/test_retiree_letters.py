@@ -71,8 +71,10 @@ async def issue(platform: RunningPlatform, rid: str, actor: dict[str, str]) -> t
     return reply, f"{letter_id}-{secret[:4]}-{secret[4:8]}-{secret[8:]}"
 
 
-async def ask(platform: RunningPlatform, credential: str, service: str, name: str, body: dict[str, Any],
-              *, command: bool = False) -> dict[str, Any]:
+async def ask(  # noqa: PLR0913 - who asks which service what
+    platform: RunningPlatform, credential: str, service: str, name: str, body: dict[str, Any],
+    *, command: bool = False,
+) -> dict[str, Any]:
     assert platform.nc is not None
     subject = subjects.command(service, name) if command else subjects.query(service, name)
     payload = {"command_id": str(uuid.uuid4()), **body} if command else body

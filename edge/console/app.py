@@ -24,6 +24,7 @@ from edge.console import (
     campaign_pages,
     ceremony_pages,
     district_pages,
+    me_pages,
     print_pages,
     retiree_pages,
     roster_pages,
@@ -78,7 +79,7 @@ def create_app(settings: ConsoleSettings) -> FastAPI:  # noqa: C901 - one handle
     app.state.console = Console(settings, bus, Sessions(_secret(settings), timedelta(seconds=settings.console_idle_s)))
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for module in (auth_pages, work_pages, retiree_pages, roster_pages, audit_pages, ceremony_pages, print_pages,
-                   district_pages, campaign_pages, assistance_pages):
+                   district_pages, campaign_pages, assistance_pages, me_pages):
         app.include_router(module.router)
 
     @app.get("/health", include_in_schema=False)

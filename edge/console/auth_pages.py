@@ -23,9 +23,9 @@ def safe_next(value: str | None) -> str:
     return value
 
 
-def login_page(request: Request, status: int = 200, **context: object) -> HTMLResponse:
+def login_page(request: Request, status: int = 200, template: str = "login.html", **context: object) -> HTMLResponse:
     pre = request.cookies.get(PRE_COOKIE) or new_pre_login()
-    response = render(request, "login.html", status, csrf=console(request).sessions.csrf(pre), **context)
+    response = render(request, template, status, csrf=console(request).sessions.csrf(pre), **context)
     response.set_cookie(PRE_COOKIE, pre, httponly=True, secure=console(request).settings.console_cookie_secure,
                         samesite="strict", path="/")
     return response
@@ -50,10 +50,10 @@ async def do_login(request: Request) -> Response:
                 request.cookies.get(PRE_COOKIE) or ""), user=user, next=target, draft=draft,
                 message="您的密码是临时密码，请先设置新密码")
         return login_page(request, 401, next=target, draft=draft, user=user, message=str(reply.get("message")))
-    return _logged_in(request, reply, target, draft)
+    return logged_in(request, reply, target, draft)
 
 
-def _logged_in(request: Request, reply: dict[str, object], target: str, draft: str) -> Response:
+def logged_in(request: Request, reply: dict[str, object], target: str, draft: str) -> Response:
     sessions = console(request).sessions
     actor = Actor.model_validate(reply["actor"])
     token = str(reply["session"])
@@ -84,7 +84,7 @@ async def change_password(request: Request) -> Response:
     reply = await bus.auth("Login", {"user": user, "password": new, "client": "console"})
     if not reply.get("ok"):
         return login_page(request, 401, next=target, draft=draft, user=user, message=str(reply.get("message")))
-    return _logged_in(request, reply, target, draft)
+    return logged_in(request, reply, target, draft)
 
 
 @router.post("/logout", response_model=None)

@@ -7,6 +7,7 @@ simulation. A platform that already has units is left alone, so a restart never 
 from __future__ import annotations
 
 import asyncio
+import secrets
 import threading
 import time
 from datetime import UTC, datetime
@@ -17,7 +18,7 @@ import structlog
 from contracts.base import local_date
 from wanqing.access import Access, operator_access
 from wanqing.demo.bus import Bus
-from wanqing.demo.district import generate
+from wanqing.demo.district import District, generate
 from wanqing.demo.load import close_historical_bereavements, load_district
 
 log = structlog.get_logger()
@@ -44,6 +45,7 @@ async def _load(access: Access, district: str, stopping: threading.Event) -> Non
         loaded = await load_district(bus, d, say=lambda line: log.info("demo_district", step=line.strip()))
         closed = await close_historical_bereavements(bus, d)
         await _demo_passwords(bus)
+        letter = await _demo_retiree_letter(bus, d)
         log.info("demo_district_loaded", units=loaded.units, staff=loaded.staff, retirees=loaded.retirees,
                  follow_ups=loaded.follow_ups, historical_bereavements_closed=closed.closed,
                  historical_bereavements_owed=closed.owed, seconds=round(time.monotonic() - started, 1))
@@ -52,8 +54,26 @@ async def _load(access: Access, district: str, stopping: threading.Event) -> Non
             print(closed.warning_zh, flush=True)  # noqa: T201 - the person who started the platform must see it
         print(f"Demo district loaded: {loaded.units} units, {loaded.staff} staff, {loaded.retirees} retirees "  # noqa: T201
               f"in {time.monotonic() - started:.0f}s (WANQING_LOAD_DEMO=false to start empty)", flush=True)
+        if letter:
+            print(f"A retiree's own pages (我的页面): /me/login, code {letter[1]} ({letter[0]}, U0001)",  # noqa: T201
+                  flush=True)
     finally:
         await bus.close()
+
+
+async def _demo_retiree_letter(bus: Bus, district: District) -> tuple[str, str] | None:
+    """A login-code letter for one living retiree of U0001, as the unit would print it: (name, code)."""
+    person = next((r for r in district.retirees_of("U0001") if r.died_on is None), None)
+    if person is None:
+        return None
+    letter_id = "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz234567") for _ in range(8))
+    secret = "".join(secrets.choice("0123456789") for _ in range(12))
+    reply = await bus.send("identity", "IssueLoginLetter", {"retiree_id": str(person.retiree_id),
+                                                            "letter_id": letter_id, "secret": secret}, check=False)
+    if not reply.get("ok"):
+        log.warning("demo_letter_not_issued", reply=reply)
+        return None
+    return person.name, f"{letter_id}-{secret[:4]}-{secret[4:8]}-{secret[8:]}"
 
 
 async def _demo_passwords(bus: Bus, tries: int = 60) -> None:

@@ -6,6 +6,7 @@ retirees are fetched from profiles at send time and appear in no notify event.
 
 from __future__ import annotations
 
+from datetime import time
 from enum import StrEnum
 from typing import Annotated, Literal
 from uuid import UUID
@@ -32,6 +33,10 @@ def delivery_stream(delivery_id: UUID) -> str:
 
 def preference_stream(recipient: str) -> str:
     return f"preference-{recipient}"
+
+
+def quiet_hours_stream(recipient: str) -> str:
+    return f"quiet-hours-{recipient}"
 
 
 def inbox_stream(message_id: UUID) -> str:
@@ -102,6 +107,24 @@ class ChannelPreferenceSet(Event):
     channels: list[ChannelName]
 
 
+class SetQuietHours(Command):
+    """A recipient's own quiet hours (免打扰时段, Beijing time): nothing that is not urgent reaches a disturbing
+    channel (SMS, WeCom, e-mail) between `start` and `end`; the same start and end turn quiet hours off. Without
+    one, the platform's default applies (WANQING_NOTIFY_QUIET_START/END).
+    """
+
+    recipient: RecipientKey
+    start: time
+    end: time
+
+
+class QuietHoursSet(Event):
+    type: Literal["QuietHoursSet"] = "QuietHoursSet"
+    recipient: str
+    start: time
+    end: time
+
+
 class SetDigestMode(Command):
     """On (the default): a unit's due-soon and overdue reminders are folded into one morning digest."""
 
@@ -130,9 +153,9 @@ class ListDeliveries(Query):
     limit: Annotated[int, Field(ge=1, le=1000)] = 100
 
 
-COMMANDS: tuple[type[Command], ...] = (MarkRead, SetChannelPreference, SetDigestMode)
+COMMANDS: tuple[type[Command], ...] = (MarkRead, SetChannelPreference, SetDigestMode, SetQuietHours)
 EVENTS: tuple[type[Event], ...] = (
     NotificationSent, NotificationFailed, NotificationSuppressed, InboxMessageRead, ChannelPreferenceSet,
-    DigestModeSet,
+    DigestModeSet, QuietHoursSet,
 )
 QUERIES: tuple[type[Query], ...] = (ListInbox, ListDeliveries)

@@ -122,8 +122,13 @@ async def set_preferences(request: Request, session: Session) -> Response:
     chosen = [c.value for c in CHANNELS_ZH if form.get(c.value)]
     if not chosen:
         return render(request, "me_preferences.html", 422, channels=CHANNELS_ZH, message="请至少选择一种方式")
-    reply = await console(request).bus.command(session.credentials, "notify", "SetChannelPreference",
-                                               {"recipient": f"retiree:{_me(session)}", "channels": chosen})
+    bus, recipient = console(request).bus, f"retiree:{_me(session)}"
+    reply = await bus.command(session.credentials, "notify", "SetChannelPreference",
+                              {"recipient": recipient, "channels": chosen})
+    start, end = form.get("quiet_start", "").strip(), form.get("quiet_end", "").strip()
+    if not isinstance(reply, Refused) and start and end:  # 免打扰时段, Beijing time
+        reply = await bus.command(session.credentials, "notify", "SetQuietHours",
+                                  {"recipient": recipient, "start": start, "end": end})
     if isinstance(reply, Refused):
         return render(request, "me_preferences.html", 422, channels=CHANNELS_ZH, message=reply.message)
     return see_other("/me/preferences?done=" + quote("已保存"))

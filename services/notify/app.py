@@ -20,7 +20,7 @@ from backbone.db import Connection
 from backbone.rebuild import RebuildReport
 from backbone.service import Runtime, ServiceSpec
 from backbone.timers import Timer
-from contracts.notify import ListDeliveries, ListInbox, MarkRead, SetChannelPreference, SetDigestMode
+from contracts.notify import ListDeliveries, ListInbox, MarkRead, SetChannelPreference, SetDigestMode, SetQuietHours
 from services.notify import delivery_log, digest, handlers, inbox, open_tasks, preferences, recipients
 from services.notify.channels import build_channels
 from services.notify.contacts import ProfilesContacts
@@ -51,6 +51,7 @@ def make_build(settings: NotifySettings | None = None) -> Callable[[Runtime], Se
         rt.recorder.project(inbox.PROJECTION + preferences.PROJECTION + digest.PROJECTION)
         rt.router.command(MarkRead, handlers.mark_read, for_retirees=True)
         rt.router.command(SetChannelPreference, handlers.set_channel_preference, for_retirees=True)
+        rt.router.command(SetQuietHours, handlers.set_quiet_hours, for_retirees=True)
         rt.router.command(SetDigestMode, handlers.set_digest_mode)
         rt.router.query(ListInbox, inbox.list_inbox, for_retirees=True)
         rt.router.query(ListDeliveries, delivery_log.list_deliveries)

@@ -8,9 +8,11 @@ from contracts.notify import (
     MarkRead,
     SetChannelPreference,
     SetDigestMode,
+    SetQuietHours,
     digest_mode_stream,
     inbox_stream,
     preference_stream,
+    quiet_hours_stream,
 )
 from services.notify import digest, inbox, preferences
 
@@ -28,6 +30,12 @@ async def mark_read(ctx: CommandContext, cmd: MarkRead) -> Accepted:
 async def set_channel_preference(ctx: CommandContext, cmd: SetChannelPreference) -> Accepted:
     stream = preference_stream(cmd.recipient)
     return await ctx.record(stream, await _version(ctx, stream), preferences.decide_set_preference(cmd),
+                            unit=cmd.actor.unit)
+
+
+async def set_quiet_hours(ctx: CommandContext, cmd: SetQuietHours) -> Accepted:
+    stream = quiet_hours_stream(cmd.recipient)
+    return await ctx.record(stream, await _version(ctx, stream), preferences.decide_set_quiet_hours(cmd),
                             unit=cmd.actor.unit)
 
 

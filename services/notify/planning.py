@@ -20,6 +20,7 @@ from backbone.events import EventMeta, Routes
 from contracts.base import Event
 from contracts.notify import ChannelName
 from services.notify.outcomes import Outcomes
+from services.notify.preferences import quiet_hours_of
 from services.notify.quiet_hours import QuietHours, not_before
 from services.notify.recipients import event_unit, preference, recipients, suppression
 from services.notify.rules import RETIREE_KINDS, Rule, RuleBook, effective_channels
@@ -75,9 +76,9 @@ class Planner:
         """Insert one delivery per channel (skipping ones that exist) and arm its first send, or suppress it."""
         created = []
         reason = await suppression(conn, recipient)
+        quiet = await quiet_hours_of(conn, recipient, self._quiet)
         for channel in channels:
-            due = not_before(now, urgent=planned.urgent, silent_channel=channel is ChannelName.INBOX,
-                             quiet=self._quiet)
+            due = not_before(now, urgent=planned.urgent, silent_channel=channel is ChannelName.INBOX, quiet=quiet)
             row = await conn.fetchrow(
                 "INSERT INTO notify.deliveries (delivery_id, cause_event_id, correlation_id, rule, template, "
                 "recipient, channel, urgent, unit, context, status, not_before, created_at) "

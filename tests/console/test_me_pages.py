@@ -4,10 +4,13 @@ answers the ceremony invitation; each side's session opens only its own pages.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
+
+import asyncpg
 
 from tests.console.conftest import Browser, ConsolePlatform
 from tests.console.test_ceremony_pages import eventually, new_name, pdf_text, register_and_approve, text_of
@@ -66,11 +69,25 @@ def test_a_retiree_logs_in_with_the_letter_and_declines_the_ceremony(
     prefs = retiree.get("/me/preferences")
     token = re.search(r'name="csrf" value="([^"]+)"', prefs.text)
     assert token
-    saved = retiree.post("/me/preferences", {"csrf": token.group(1), "inbox": "1"})
-    assert saved.status_code == HTTPStatus.SEE_OTHER
+    saved = retiree.post("/me/preferences", {"csrf": token.group(1), "inbox": "1", "sms": "1",
+                                              "quiet_start": "20:00", "quiet_end": "09:00"})
+    assert saved.status_code == HTTPStatus.SEE_OTHER, text_of(saved.text)[:500]
+    rows = asyncio.run(_notify_rows(console_platform.up.database_url, rid))
+    assert rows == [("20:00:00", "09:00:00", ["inbox", "sms"])]
     # A new letter ends the old code.
     print_letter(clerk, rid, tmp_path)
     assert me_login(browser_for(), code).status_code == HTTPStatus.UNAUTHORIZED
+
+
+async def _notify_rows(url: str, rid: str) -> list[tuple[str, str, list[str]]]:
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetch(
+            "SELECT q.start_at::text AS s, q.end_at::text AS e, p.channels FROM notify.quiet_hours q "
+            "JOIN notify.channel_preferences p USING (recipient) WHERE recipient = $1", f"retiree:{rid}")
+    finally:
+        await conn.close()
+    return [(r["s"], r["e"], list(r["channels"])) for r in rows]
 
 
 def test_another_units_clerk_cannot_print_a_letter(console_platform: ConsolePlatform, browser_for: Any) -> None:

@@ -110,6 +110,31 @@ class TestTime:
         assert {r["status"] for r in rows} == {"sent"}
         assert len(smtp.mailbox.messages) == 1
 
+    async def test_a_recipients_own_quiet_hours_replace_the_platforms(
+        self, platform: NotifyPlatform, smtp: SmtpPeer, sms: HttpPeer, wecom: HttpPeer,
+    ) -> None:
+        """The clerk keeps 20:00-09:30 quiet (the platform 21:00-08:00): an 08:30 e-mail waits until 09:30."""
+        await platform.start_with(notify_settings(smtp, sms, wecom, quiet=(time(21), time(8))))
+        await freeze(platform, datetime(2026, 5, 11, 8, 30, tzinfo=SHANGHAI))
+        await seed_unit(platform)
+        await wait_for_staff(platform, "clerk-U0001")
+        clerk = {"user": "clerk-U0001", "role": "unit_staff", "unit": "U0001"}
+        other = await platform.send("notify", "SetQuietHours", {"recipient": "staff:head-U0001", "start": "20:00",
+                                                                "end": "09:30", "actor": clerk})
+        assert (other["ok"], other["code"]) == (False, "forbidden")  # only one's own
+        own = await platform.send("notify", "SetQuietHours", {"recipient": "staff:clerk-U0001", "start": "20:00",
+                                                              "end": "09:30", "actor": clerk})
+        assert own["ok"], own
+        cause = await platform.publish("care", "CareTaskAssigned", {
+            "task_id": str(uuid.uuid4()), "retiree_id": str(uuid.uuid4()), "unit": "U0001",
+            "assignee": "clerk-U0001", "kind": "hospital_visit", "due_at": "2026-05-13T09:00:00+00:00"})
+
+        async def planned() -> bool:
+            return any(r["channel"] == "email" for r in await platform.deliveries(cause))
+        assert await platform.eventually(planned)
+        email = next(r for r in await platform.deliveries(cause) if r["channel"] == "email")
+        assert (email["status"], email["not_before"]) == ("pending", datetime(2026, 5, 11, 9, 30, tzinfo=SHANGHAI))
+
     async def test_the_morning_digest_folds_due_and_overdue_reminders_into_one_message(
         self, platform: NotifyPlatform, smtp: SmtpPeer, sms: HttpPeer, wecom: HttpPeer,
     ) -> None:

@@ -2,7 +2,8 @@
 
 Rebuilt: the directory and task projections its one consumer `notify-events` keeps before it plans messages
 (`units`, `staff`, `suppressions` from profiles' events; `care_tasks` from care's events: from the stream, those
-the live consumer applied) and what notify's own events keep (`channel_preferences`, `quiet_hours`, `units.digest_mode`).
+the live consumer applied) and what notify's own events keep (`channel_preferences`, `quiet_hours`,
+`units.digest_mode`).
 Not rebuilt: `deliveries` and `inbox_messages`, which are the planner's and the delivery worker's own records
 (what was sent, to whom, with what outcome; each outcome is also an event on `delivery-<id>`), not projections.
 Nothing is excluded from the digests (`suppressions.since` is the event's time).

@@ -82,8 +82,14 @@ def test_a_roster_prints_with_the_signature_column_and_the_office_opens_its_page
                               ("/district/escalated", "district-escalated", "督办"),
                               ("/district/assistance", "district-assistance", "困难帮扶"),
                               ("/district/campaigns", "district-campaigns", "节日"),
+                              ("/district/units/U0001", "district-unit", "区财政局"),
+                              ("/district/campaigns/new", "district-campaign-new", "发起"),
                               ("/ceremonies", "ceremonies", "荣誉退休"), ("/audit/reads", "audit-reads", "查阅记录")):
         p.open(path)
         p.wait_for(lambda s=shows: s in p.text, f"{path} shows {shows}")
         assert p.fits_at_200_percent(), path
         _keep(p, name)
+    p.logout()
+    p.open("/me/login")  # a retiree's way in (docs/console.md, 我的页面)
+    p.wait_for(lambda: "登录我的页面" in p.text, "the retiree's login page")
+    _keep(p, "me-login")

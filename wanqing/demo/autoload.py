@@ -54,6 +54,8 @@ async def _load(access: Access, district: str, stopping: threading.Event) -> Non
             print(closed.warning_zh, flush=True)  # noqa: T201 - the person who started the platform must see it
         print(f"Demo district loaded: {loaded.units} units, {loaded.staff} staff, {loaded.retirees} retirees "  # noqa: T201
               f"in {time.monotonic() - started:.0f}s (WANQING_LOAD_DEMO=false to start empty)", flush=True)
+        print(f"Console logins (password {DEMO_PASSWORD}): u0001-staff1 (a clerk of U0001), u0001-head (its head), "  # noqa: T201
+              "lgj-01 (the district office)", flush=True)
         if letter:
             print(f"A retiree's own pages (我的页面): /me/login, code {letter[1]} ({letter[0]}, U0001)",  # noqa: T201
                   flush=True)

@@ -8,7 +8,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from contracts.errors import ErrorCode
 
@@ -108,6 +108,19 @@ class Command(Message):
 class Query(Message):
     model_config = ConfigDict(frozen=True, extra="forbid")
     actor: Actor
+
+
+class ReadAccessQuery(Query):
+    """A service's read-access log (查阅记录), newest first, filtered by person, reader, reader's unit and time:
+    the district office's (profiles', care's and ceremony's `ListReadAccess`).
+    """
+
+    retiree_id: UUID | None = None
+    user: Annotated[str, Field(max_length=64)] | None = None
+    actor_unit: Annotated[str, Field(max_length=64, pattern=r"^[A-Za-z0-9_-]+$")] | None = None
+    since: AwareDatetime | None = None
+    until: AwareDatetime | None = None
+    limit: Annotated[int, Field(ge=1, le=1000)] = 100
 
 
 class Accepted(Message):

@@ -13,7 +13,7 @@ from uuid import UUID, uuid5
 
 from pydantic import AwareDatetime, Field
 
-from contracts.base import Command, Event, Message, Query, Role, Text, UnitCode
+from contracts.base import Command, Event, Message, Query, ReadAccessQuery, Role, Text, UnitCode
 
 SERVICE = "care"
 
@@ -451,6 +451,10 @@ class GetAssistanceCase(Query):
     case_id: UUID
 
 
+class ListReadAccess(ReadAccessQuery):
+    """Who read care's facts about a person (GetRetireeFacts)."""
+
+
 class ListCampaigns(Query):
     """Festival campaigns, newest first; a unit's staff see those that reach their unit."""
 
@@ -495,5 +499,5 @@ EVENTS: tuple[type[Event], ...] = (
 )
 QUERIES: tuple[type[Query], ...] = (
     GetRetireeFacts, ListTasks, GetTask, GetCampaignProgress, GetAssistanceCase, GetUnitScores, GetPolicy,
-    ListCampaigns, ListAssistanceCases,
+    ListCampaigns, ListAssistanceCases, ListReadAccess,
 )

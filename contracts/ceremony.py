@@ -13,7 +13,7 @@ from uuid import UUID
 
 from pydantic import Field
 
-from contracts.base import Command, Event, Query, Text, UnitCode
+from contracts.base import Command, Event, Query, ReadAccessQuery, Text, UnitCode
 
 SERVICE = "ceremony"
 
@@ -424,8 +424,12 @@ class GetDocument(Query):
     purpose: Annotated[str, Field(min_length=1, max_length=200)]
 
 
+class ListReadAccess(ReadAccessQuery):
+    """Who downloaded a person's certificate or letter (GetDocument)."""
+
+
 QUERIES: tuple[type[Query], ...] = (GetCase, ListCases, UpcomingCeremonies, GetBatchRoster, OnTimeRates,
-                                    GetDocument)
+                                    GetDocument, ListReadAccess)
 
 # A unit that never chose holds individual ceremonies (DOMAIN.md).
 DEFAULT_MODE = CeremonyMode.INDIVIDUAL

@@ -14,7 +14,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, Field
 
-from contracts.base import Actor, Command, Event, Message, Query, Role, Text, UnitCode
+from contracts.base import Actor, Command, Event, Message, Query, ReadAccessQuery, Role, Text, UnitCode
 
 SERVICE = "profiles"
 
@@ -722,15 +722,8 @@ class GetCareContact(Query):
     retiree_id: UUID
 
 
-class ListReadAccess(Query):
-    """The read-access log (查阅记录), newest first, filtered by person, reader, reader's unit and time."""
-
-    retiree_id: UUID | None = None
-    user: Annotated[str, Field(max_length=64)] | None = None
-    actor_unit: UnitCode | None = None
-    since: AwareDatetime | None = None
-    until: AwareDatetime | None = None
-    limit: Annotated[int, Field(ge=1, le=1000)] = 100
+class ListReadAccess(ReadAccessQuery):
+    """Who opened whose sealed fields (names, ID numbers, phones...)."""
 
 
 # What each aggregate decides: its own commands, matched exhaustively by its decider.

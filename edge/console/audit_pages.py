@@ -104,8 +104,27 @@ async def reads(  # noqa: PLR0913 - the form's fields
             body["until"] = (last + timedelta(days=1)).isoformat()  # the whole last day
     rows: list[Any] = []
     if not message:
-        reply = await console(request).bus.query(session.credentials, "profiles", "ListReadAccess", body)
-        if isinstance(reply, Refused):
-            raise RefusedError(reply)
-        rows = list(reply.data)
-    return render(request, "audit_reads.html", values=values, rows=rows, message=message)
+        for service in LOGS:  # each service that opens personal data keeps its own log: all of them, merged
+            reply = await console(request).bus.query(session.credentials, service, "ListReadAccess", body)
+            if isinstance(reply, Refused):
+                raise RefusedError(reply)
+            rows += [_entry(service, r) for r in reply.data]
+        rows.sort(key=lambda r: str(r["at"]), reverse=True)
+    return render(request, "audit_reads.html", values=values, rows=rows[:500], message=message)
+
+
+LOGS = {"profiles": "档案", "care": "关怀", "ceremony": "文书"}
+DOCUMENT_ZH = {"certificate": "荣誉退休证", "thank_you_letter": "感谢信"}
+
+
+def _entry(service: str, row: dict[str, Any]) -> dict[str, Any]:
+    """One line of the merged log: what was read, said the same way whichever log it is from."""
+    purpose: str | None
+    if service == "care":
+        what, purpose, ok = "关怀信息（住院、独居等）", "办理关怀", True
+    elif service == "ceremony":
+        what, purpose, ok = f"下载{DOCUMENT_ZH.get(row.get('document', ''), '文书')}", row.get("purpose"), True
+    else:
+        what, purpose, ok = "、".join(row.get("fields") or []), row.get("purpose"), bool(row.get("success"))
+    return {**row, "log": LOGS[service], "what": what, "purpose": purpose, "success": ok,
+            "detail": row.get("detail") if service == "profiles" else None}

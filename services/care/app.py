@@ -30,6 +30,7 @@ from contracts.care import (
     LaunchCampaign,
     ListAssistanceCases,
     ListCampaigns,
+    ListReadAccess,
     ListTasks,
 )
 from services.care import (
@@ -95,6 +96,7 @@ def build(rt: Runtime, policy_file: Path = DEFAULT_POLICY_FILE) -> ServiceSpec:
     rt.router.query(ListCampaigns, campaign_progress.list_campaigns)
     rt.router.query(ListAssistanceCases, assistance_cases.list_assistance_cases)
     rt.router.query(GetPolicy, policies.get_policy)
+    rt.router.query(ListReadAccess, retiree_facts.list_read_access)
     rt.router.query(GetUnitScores, scores_as_of.unit_scores)  # as_of: the scores replayed (audits)
     feed = ProfilesFeed(rt.recorder, tasks, policies, rt.clock, rt.keyring, cases)
     upkeep = KeyUpkeep(rt.pool, rt.keyring, tables=("retiree_facts",), interval_s=rt.settings.key_upkeep_interval_s,

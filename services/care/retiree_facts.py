@@ -10,9 +10,10 @@ from uuid import UUID
 
 import asyncpg
 
+from backbone import read_access
 from backbone.db import Connection, row_to_json
 from backbone.events import EventMeta, Routes
-from contracts.care import GetRetireeFacts
+from contracts.care import GetRetireeFacts, ListReadAccess
 from contracts.errors import forbidden, not_found
 from contracts.profiles import (
     MemberDeceased,
@@ -165,3 +166,8 @@ async def get_retiree_facts(conn: Connection, query: GetRetireeFacts, _now: date
     if row["erased"]:
         return {"retiree_id": str(row["retiree_id"]), "erased": True}
     return row_to_json(row)
+
+
+async def list_read_access(conn: Connection, q: ListReadAccess, _now: datetime) -> list[Any]:
+    return await read_access.list_read_access(conn, "care", q, "query")
+

@@ -24,11 +24,12 @@ from contracts.ceremony import (
     GetDocument,
     GiveConsent,
     ListCases,
+    ListReadAccess,
     OnTimeRates,
     SetCeremonyMode,
     UpcomingCeremonies,
 )
-from services.ceremony import case_overview
+from services.ceremony import case_overview, document_access
 from services.ceremony.archive_lookup import ArchiveLookup
 from services.ceremony.deadlines import Deadlines
 from services.ceremony.document_access import DocumentDesk
@@ -62,6 +63,7 @@ def build(rt: Runtime) -> ServiceSpec:
     rt.router.query(GetBatchRoster, overview.roster)
     rt.router.query(OnTimeRates, overview.on_time_rates)
     rt.router.query(GetDocument, DocumentDesk(documents_dir).get_document, for_retirees=True)
+    rt.router.query(ListReadAccess, document_access.list_read_access)
     feed = ProfilesFeed(rt.recorder, policy)
     return ServiceSpec(
         consumers=[ConsumerSpec(name=CONSUMERS[0], routes=feed.routes + ErasedDocuments(documents_dir).routes,

@@ -15,8 +15,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from backbone import read_access
 from backbone.db import Connection
-from contracts.ceremony import DocumentKind, GetDocument
+from contracts.ceremony import DocumentKind, GetDocument, ListReadAccess
 from contracts.errors import DomainError, ErrorCode, forbidden, not_found
 from services.ceremony.erasure import NOTICE
 
@@ -61,3 +62,8 @@ class DocumentDesk:
                                   zh="该人员的个人信息已删除，文书已销毁")
             raise not_found(f"{path.name} is missing from the documents folder", zh=f"{KIND_ZH[q.kind]}文件不存在")
         return path, path.read_bytes()
+
+
+async def list_read_access(conn: Connection, q: ListReadAccess, _now: datetime) -> list[Any]:
+    return await read_access.list_read_access(conn, "ceremony", q, "query, document, purpose")
+

@@ -12,9 +12,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from backbone.db import Connection, row_to_json
-from contracts.base import Actor, Role
-from contracts.errors import forbidden
+from backbone import read_access as backbone_read_access
+from backbone.db import Connection
+from contracts.base import Actor
 from contracts.profiles import ListReadAccess
 
 
@@ -53,15 +53,4 @@ async def record_accesses(conn: Connection, actor: Actor, accesses: Sequence[Acc
 
 
 async def list_read_access(conn: Connection, q: ListReadAccess, _now: datetime) -> list[Any]:
-    if q.actor.role is not Role.DISTRICT_OFFICE:
-        raise forbidden("only the district office may list read-access records", zh="只有区老干部局可以查看查阅记录")
-    rows = await conn.fetch(
-        # Not the chain's own bytes (entry, prev_hash, hash: docs/audit.md); its number is the entry's place.
-        "SELECT access_id, at, user_id, role, actor_unit, retiree_id, fields, purpose, success, detail, chain_seq "
-        "FROM profiles.read_access WHERE ($1::uuid IS NULL OR retiree_id = $1) "
-        "AND ($2::text IS NULL OR user_id = $2) AND ($4::text IS NULL OR actor_unit = $4) "
-        "AND ($5::timestamptz IS NULL OR at >= $5) AND ($6::timestamptz IS NULL OR at < $6) "
-        "ORDER BY access_id DESC LIMIT $3",
-        q.retiree_id, q.user, q.limit, q.actor_unit, q.since, q.until,
-    )
-    return [row_to_json(r) for r in rows]
+    return await backbone_read_access.list_read_access(conn, "profiles", q, "fields, purpose, success, detail")

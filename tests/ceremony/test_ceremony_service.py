@@ -287,6 +287,11 @@ class TestDocumentDownloads:
             await conn.close()
         assert (escaped["ok"], escaped["code"]) == (False, "conflict")
         assert "content_base64" not in str(escaped)
+        listed = await platform.query("ceremony", "ListReadAccess", {"retiree_id": rid})
+        assert [(r["user_id"], r["document"], r["purpose"]) for r in listed["data"]] == [
+            ("clerk-U0007", "certificate", "本人领取退休证")]
+        by_clerk = await platform.query("ceremony", "ListReadAccess", {"actor": staff()})
+        assert (by_clerk["ok"], by_clerk["code"]) == (False, "forbidden")  # the district office's alone
         assert [dict(r) for r in reads] == [{
             "user_id": "clerk-U0007", "role": "unit_staff", "actor_unit": UNIT, "retiree_id": uuid.UUID(rid),
             "document": "certificate", "purpose": "本人领取退休证", "query": "GetDocument"}]

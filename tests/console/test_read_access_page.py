@@ -27,6 +27,7 @@ def test_the_district_office_sees_who_read_whom_and_filters_it(console_platform:
     assert page.status_code == HTTPStatus.OK, page.text
     text = _text(page.text)
     assert "clerk-U0001（单位经办人）" in text and "U0001" in text and "已查看" in text
+    assert "记录于" in text and "档案" in text  # profiles', care's and ceremony's logs, merged
     today = datetime.now(UTC).astimezone(LOCAL_TZ).date()
     by_user = _text(office.get("/audit/reads", params={"user": "clerk-U0001", "unit": "U0001",
                                                        "since": today.isoformat(),

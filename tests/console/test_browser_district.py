@@ -73,9 +73,9 @@ def test_the_office_launches_a_double_ninth_campaign_and_sees_it_progress(
     d.find_element(By.CSS_SELECTOR, f"input[name=units][value='{world.unit}']").click()
     pages.shot("campaign-form")
     d.find_element(By.CSS_SELECTOR, "form[action='/district/campaigns'] button[type=submit]").click()
-    pages.wait_for(lambda: world.unit_name in pages.text and "各单位进度" in pages.text,
-                   "the campaign's progress with the unit", reload=True)
     row = f"tr[data-unit='{world.unit}'] td.done"
+    pages.wait_for(lambda: world.unit_name in pages.text and "各单位进度" in pages.text and _cell(d, row) != "",
+                   "the campaign's progress with the unit", reload=True)
     assert _cell(d, row) == "0"
     campaign_url = d.current_url
 

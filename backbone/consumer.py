@@ -32,7 +32,6 @@ log = structlog.get_logger()
 HOLD_GRACE_S = 5.0
 DB_RETRY_S = 1.0  # while the database is away, how long a consumer waits before the next delivery
 SUBJECT_TOKENS = 5  # wanqing.evt.<unit>.<service>.<EventType>
-OWNER_TOKEN = 3
 
 
 @dataclass(frozen=True)
@@ -185,7 +184,7 @@ class Consumer:
                 return False
             if self.spec.keyring is not None and event.SEALED_FACTS:
                 opened = decode_delivery(subject, await open_facts(conn, self.spec.keyring, env,
-                                                                   subject.split(".")[OWNER_TOKEN]))
+                                                                   subjects.event_owner(subject)))
                 event = opened if opened is not None else event
             # The handlers run before the inbox insert so the transaction's first write is their own effect.
             await self.spec.routes.apply(conn, event, meta)

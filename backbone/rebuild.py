@@ -37,9 +37,9 @@ from backbone.envelope import parse
 from backbone.events import EventMeta, Routes, decode
 from backbone.facts import open_facts
 from backbone.relay import STREAM
+from contracts import subjects
 from contracts.subjects import ALL_EVENTS
 
-OWNER_TOKEN = 3  # wanqing.evt.<unit>.<service>.<Type>
 FETCH_TIMEOUT_S = 10.0
 
 
@@ -144,7 +144,7 @@ async def replay_stream(conn: Connection, js: JetStreamContext, source: Source, 
                 env = parse(msg.data)
                 if env.event_id in applied and env.event_id not in seen:
                     seen.add(env.event_id)
-                    owner = msg.subject.split(".")[OWNER_TOKEN]
+                    owner = subjects.event_owner(msg.subject)
                     if keyring is not None:
                         env = await open_facts(conn, keyring, env, owner)
                     event = decode(env, owner)

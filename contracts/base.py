@@ -68,6 +68,11 @@ class Actor(Message):
             return False
         return self.oversees_all or (unit is not None and self.unit == unit)
 
+    @property
+    def retiree_id(self) -> str | None:
+        """The archive id of a retiree acting on their own pages; None for everyone else."""
+        return self.user.removeprefix(RETIREE_PREFIX) if self.role is Role.RETIREE else None
+
     def is_person(self, retiree_id: UUID | str) -> bool:
         """Whether the actor is that retiree, logged in on their own pages."""
         return self.role is Role.RETIREE and self.user == retiree_user(retiree_id)

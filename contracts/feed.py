@@ -22,7 +22,7 @@ FEED_STREAM = "FEED"  # the stream in each agency's own account: its feed and th
 
 def feed_subject(agency: str, type_: str) -> str:
     """Where an agency's messages of one type arrive (in its own stream FEED)."""
-    return f"agency.{agency}.{type_}"
+    return f"agency.{agency}.{type_}"  # under subjects.agency_feed_of(agency)
 
 AgencyId = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9-]*$")]  # a subject token
 LegalBasis = Annotated[str, Field(min_length=8, max_length=300)]

@@ -12,6 +12,7 @@ logged, fingerprinted or stored in a reply.
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -192,6 +193,18 @@ class LoginLettersRevoked(AccountEvent):
 
 LetterId = Annotated[str, Field(pattern=r"^[a-z2-7]{8}$")]
 LETTER_SECRET_DIGITS = 12
+LETTER_ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
+
+
+def new_letter_code() -> tuple[str, str]:
+    """(letter id, secret digits) of a new letter: 40 bits of id before 40 bits of secret; five wrong tries end it."""
+    return ("".join(secrets.choice(LETTER_ID_ALPHABET) for _ in range(8)),
+            "".join(secrets.choice("0123456789") for _ in range(LETTER_SECRET_DIGITS)))
+
+
+def letter_code_text(letter_id: str, secret: str) -> str:
+    """The code as printed and typed: `abcdefgh-1234-5678-9012`."""
+    return f"{letter_id}-{secret[:4]}-{secret[4:8]}-{secret[8:]}"
 
 
 class IssueLoginLetter(Command):

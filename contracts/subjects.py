@@ -100,6 +100,37 @@ def witness_of(witness: str) -> str:
     return f"witness.{check_token(witness, 'witness')}.>"
 
 
+def witness_checkpoints_of(service: str) -> str:
+    """A service's checkpoints to every witness (what NATS lets that service, and only it, publish)."""
+    return f"witness.*.{check_token(service, 'service')}.checkpoint"
+
+
+def agency_feed_of(agency: str) -> str:
+    """An agency's feed (contracts/feed.py feed_subject: `agency.<agency>.<Type>`), in its own stream FEED."""
+    return f"agency.{check_token(agency, 'agency')}.>"
+
+
+ALL_AGENCY_FEEDS = "agency.*.>"  # what the feed service alone may publish
+
+
+def agency_jetstream(agency: str) -> str:
+    """The prefix under which the platform's account reaches the one JetStream request an agency's account
+    exports to it: its consumers' info (`<prefix>.CONSUMER.INFO.FEED.<durable>`).
+    """
+    return f"agencyjs.{check_token(agency, 'agency')}"
+
+
+ALL_AGENCY_CONSUMER_INFO = "agencyjs.*.CONSUMER.INFO.FEED.*"  # the feed service's one request of the agencies
+
+
+EVENT_OWNER_TOKEN = 3  # wanqing.evt.<unit>.<service>.<Type>
+
+
+def event_owner(subject: str) -> str:
+    """The service an event subject names as its owner."""
+    return subject.split(".")[EVENT_OWNER_TOKEN]
+
+
 ALL_AUDIT = f"{ROOT}.audit.>"
 ALL_EVENTS = f"{ROOT}.evt.>"
 ALL_DEAD_LETTERS = f"{ROOT}.dlq.>"

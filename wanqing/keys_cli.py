@@ -10,13 +10,10 @@ from backbone.crypto import Keyring
 from backbone.key_upkeep import open_keyring
 from backbone.master_keys import MasterKeys
 from backbone.settings import Settings
+from wanqing.catalog import opens_personal_data
 from wanqing.supervisor import key_folder
 
 app = typer.Typer(no_args_is_help=True, help="Master keys: versions, rotation, destruction after the backup window.")
-
-
-# The services whose read models hold facts sealed with a person's key: a rebuild must open them as they did.
-KEYED_SERVICES = ("profiles", "care")
 
 
 def _keys(settings: Settings | None = None) -> MasterKeys:
@@ -28,7 +25,7 @@ def rebuild_keyring(service: str, settings: Settings) -> Keyring | None:
     """The keyring a rebuild of `service` opens sealed facts with (None for a service that keeps none): the
     services' own (backbone.key_upkeep.open_keyring), with the platform's default key folder when none is set.
     """
-    if service not in KEYED_SERVICES:
+    if not opens_personal_data(service):  # its composition root says so (wanqing/catalog.py)
         return None
     if settings.key_dir is None and settings.master_key is None and settings.master_key_file is None:
         settings = settings.model_copy(update={"key_dir": key_folder(settings, settings.data_dir)})

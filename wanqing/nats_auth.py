@@ -154,7 +154,7 @@ def service_principal(service: str, needs: ServiceBusNeeds, *, asked_by: Iterabl
     publish = [
         subjects.events_of_service(service),
         subjects.audit_of(service),  # its own signed checkpoints (stream WANQING_AUDIT)
-        f"witness.*.{service}.checkpoint",  # and the same, handed to each witness (imported from its account)
+        subjects.witness_checkpoints_of(service),  # the same, handed to each witness (imported from its account)
         f"{_API}.STREAM.INFO.{STREAM}",  # the relay reads whether the stream takes atomic batches
         *(right for durable in needs.consumers for right in _durable_rights(durable)),
         *(subjects.queries_of(peer) for peer in needs.asks),
@@ -232,9 +232,10 @@ def agency_principal(agency: str) -> Principal:
         f"{_API}.CONSUMER.INFO.{stream}.*", f"{_API}.CONSUMER.MSG.NEXT.{stream}.*",
         f"$JS.ACK.{stream}.>", f"$JS.FC.{stream}.>",
     )
-    feed = f"agency.{agency}.>"
+    feed = subjects.agency_feed_of(agency)
     exports = ((subjects.witness_of(agency), subjects.witness_of(agency)), (feed, feed),
-               (f"{_API}.CONSUMER.INFO.{stream}.*", f"agencyjs.{agency}.CONSUMER.INFO.{stream}.*"))
+               (f"{_API}.CONSUMER.INFO.{stream}.*",
+                f"{subjects.agency_jetstream(agency)}.CONSUMER.INFO.{stream}.*"))
     return Principal(name, publish, (_inbox(name),), DENY_ALL, allow_responses=False,
                      account=agency_account(agency), witness=agency, exports=exports)
 

@@ -70,8 +70,7 @@ def witness_stream(witness: str) -> StreamConfig:
 
 def agency_stream(agency: str) -> StreamConfig:
     """An agency's FEED: its feed and the checkpoints it witnesses (docs/agencies.md)."""
-    return outside_stream(FEED_STREAM, [f"agency.{subjects.check_token(agency, 'agency')}.>",
-                                        subjects.witness_of(agency)])
+    return outside_stream(FEED_STREAM, [subjects.agency_feed_of(agency), subjects.witness_of(agency)])
 
 
 async def ensure_outside_stream(js: JetStreamContext, config: StreamConfig) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 import io
-import secrets
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -24,7 +24,8 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
 from backbone.fonts import register_font
-from contracts.base import RETIREE_PREFIX, Refused
+from contracts.base import LOCAL_TZ, Refused
+from contracts.identity import letter_code_text, new_letter_code
 from contracts.notify import ChannelName
 from edge.console.auth_pages import logged_in, login_page
 from edge.console.sessions import COOKIE, ConsoleSession
@@ -32,14 +33,15 @@ from edge.console.web import checked_form, console, current, data, render, see_o
 
 router = APIRouter()
 Session = Annotated[ConsoleSession, Depends(current)]
-LETTER_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
 CHANNELS_ZH = {ChannelName.INBOX: "平台站内信", ChannelName.SMS: "手机短信", ChannelName.EMAIL: "电子邮件",
                ChannelName.WECOM: "企业微信"}
 CERTIFICATE_PURPOSE = "本人下载退休证"
 
 
 def _me(session: ConsoleSession) -> str:
-    return session.actor.user.removeprefix(RETIREE_PREFIX)
+    rid = session.actor.retiree_id
+    assert rid is not None, "web.current opens /me only to a retiree's session"
+    return rid
 
 
 @router.get("/me/login", response_class=HTMLResponse)
@@ -137,12 +139,6 @@ async def set_preferences(request: Request, session: Session) -> Response:
 # --------------------------------------------------------------------- the letter, printed by staff
 
 
-def new_code() -> tuple[str, str]:
-    """(letter id, 12 digits): about 40 bits of secret behind 40 bits of id; five wrong tries end the letter."""
-    return ("".join(secrets.choice(LETTER_ALPHABET) for _ in range(8)),
-            "".join(secrets.choice("0123456789") for _ in range(12)))
-
-
 def letter_pdf(name: str, unit_name: str, code: str, url: str, expires_at: str) -> bytes:
     font = register_font()
     buffer = io.BytesIO()
@@ -163,7 +159,7 @@ def letter_pdf(name: str, unit_name: str, code: str, url: str, expires_at: str) 
     page.drawCentredString(width / 2, y, f"登录码：{code}")
     page.setFont(font, 13)
     for line in ("", "请妥善保管本信，不要告诉他人。连续输错五次，本信作废，请联系单位重新打印。",
-                 f"本登录码有效期至 {expires_at[:10]}。重新打印后，旧的登录码即作废。", "", unit_name):
+                 f"本登录码有效期至 {expires_at}（北京时间）。重新打印后，旧的登录码即作废。", "", unit_name):
         y -= 10 * mm
         page.drawString(22 * mm, y, line)
     page.showPage()
@@ -176,7 +172,7 @@ async def print_letter(request: Request, retiree_id: str, session: Session) -> R
     """A unit's staff print a new letter (the person's earlier letters end)."""
     await checked_form(request, session)
     bus = console(request).bus
-    letter_id, secret = new_code()
+    letter_id, secret = new_letter_code()
     reply = await bus.command(session.credentials, "identity", "IssueLoginLetter",
                               {"retiree_id": retiree_id, "letter_id": letter_id, "secret": secret})
     if isinstance(reply, Refused):
@@ -186,9 +182,10 @@ async def print_letter(request: Request, retiree_id: str, session: Session) -> R
                                 {"retiree_id": retiree_id}))
     units = data(await bus.query(session.credentials, "profiles", "ListUnits", {}))
     unit_name = next((u["name"] for u in units if u["code"] == card["unit"]), card["unit"])
-    code = f"{letter_id}-{secret[:4]}-{secret[4:8]}-{secret[8:]}"
+    code = letter_code_text(letter_id, secret)
     url = str(request.base_url).rstrip("/") + "/me/login"
-    expires = str((reply.summary or {}).get("expires_at", ""))
+    expires_at = (reply.summary or {}).get("expires_at")
+    expires = datetime.fromisoformat(str(expires_at)).astimezone(LOCAL_TZ).date().isoformat() if expires_at else ""
     pdf = letter_pdf(str(card["name"]), unit_name, code, url, expires)
     return Response(pdf, media_type="application/pdf", headers={
         "Content-Disposition": f"attachment; filename*=UTF-8''{quote('登录码信.pdf')}", "Cache-Control": "no-store"})

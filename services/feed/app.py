@@ -13,6 +13,7 @@ from backbone.agencies import EnabledAgencies
 from backbone.consumer import ConsumerSpec
 from backbone.db import Connection
 from backbone.service import Runtime, ServiceSpec
+from contracts import subjects
 from contracts.errors import forbidden
 from contracts.feed import GetFeedStatus
 from services.feed.dispatch import Dispatch
@@ -28,7 +29,7 @@ EVENTS_CONSUMER = "feed-events"
 CONSUMERS: tuple[str, ...] = (EVENTS_CONSUMER,)  # what NATS lets it do beyond its own subjects (nats_auth)
 ASKS: tuple[str, ...] = ("profiles",)  # GetRetiree, for what an agency's policy reveals with a legal basis
 # Only the feed hands messages to agencies, and asks each agency's account for its client's consumer state.
-PUBLISHES: tuple[str, ...] = ("agency.*.>", "agencyjs.*.CONSUMER.INFO.FEED.*")
+PUBLISHES: tuple[str, ...] = (subjects.ALL_AGENCY_FEEDS, subjects.ALL_AGENCY_CONSUMER_INFO)
 PSEUDONYM_SECRET = Path("secrets") / "feed-pseudonyms.key"
 
 

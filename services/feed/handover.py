@@ -24,6 +24,7 @@ from nats.aio.client import Client
 from prometheus_client import Gauge
 
 from backbone.db import UNREACHABLE
+from contracts import subjects
 from contracts.feed import FEED_STREAM, AgencyBook
 
 log = structlog.get_logger()
@@ -126,7 +127,8 @@ async def _client_state(nc: Client | None, agency: str, durable: str) -> dict[st
     if nc is None or not nc.is_connected:
         return None
     try:
-        info = await nc.jetstream(prefix=f"agencyjs.{agency}", timeout=2).consumer_info(FEED_STREAM, durable)
+        info = await nc.jetstream(prefix=subjects.agency_jetstream(agency), timeout=2).consumer_info(FEED_STREAM,
+                                                                                                     durable)
     except (nats.errors.Error, TimeoutError):
         return None
     return {"durable": durable, "acknowledged_up_to": info.ack_floor.stream_seq if info.ack_floor else 0,

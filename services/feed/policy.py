@@ -13,6 +13,7 @@ from pathlib import Path
 
 from contracts.base import Event
 from contracts.feed import AgencyBook, AgencyPolicy, EventRule
+from contracts.profiles import PersonalDataErased
 from contracts.registry import EVENTS
 
 DEFAULT_BOOK = Path(__file__).resolve().parents[2] / "deploy" / "agencies.json"
@@ -66,5 +67,5 @@ def load_book(path: Path = DEFAULT_BOOK) -> AgencyBook:
 def routed_types(book: AgencyBook) -> dict[str, type[Event]]:
     """The event types any agency receives, and PersonalDataErased (every pseudonymous agency is told)."""
     known = event_types()
-    names = {t for a in book.agencies for t in a.events} | {"PersonalDataErased"}
+    names = {t for a in book.agencies for t in a.events} | {PersonalDataErased.__name__}
     return {name: known[name][1] for name in sorted(names)}

@@ -71,6 +71,17 @@ async def person_of(conn: Connection, user: str) -> Person | None:
     return Person(row["retiree_id"], row["unit"]) if row else None
 
 
+def decide_issue(cmd: IssueLoginLetter, card: RetireeCard, now: datetime) -> LoginLetterIssued:
+    """Staff of the person's unit (or the district office) print a letter for a living person of the archive."""
+    if not cmd.actor.may_act_for(card.unit):
+        raise forbidden(f"{cmd.actor.user} may not issue letters for {card.unit}",
+                        zh="只能为本单位的退休人员打印登录码信")
+    if card.erased or card.status is RetireeStatus.DECEASED:
+        raise conflict("the person is deceased or their data was erased", zh="该人员已去世或个人信息已删除")
+    return LoginLetterIssued(user=retiree_user(cmd.retiree_id), unit=card.unit, retiree_id=cmd.retiree_id,
+                             letter_id=cmd.letter_id, expires_at=now + LETTER_LIFETIME, issued_by=cmd.actor.user)
+
+
 @dataclass
 class Letters:
     pool: asyncpg.Pool
@@ -83,12 +94,8 @@ class Letters:
 
     async def issue(self, ctx: CommandContext, cmd: IssueLoginLetter) -> Accepted:
         card = await self._card(cmd.retiree_id)
-        if not cmd.actor.may_act_for(card.unit):
-            raise forbidden(f"{cmd.actor.user} may not issue letters for {card.unit}",
-                            zh="只能为本单位的退休人员打印登录码信")
-        if card.erased or card.status is RetireeStatus.DECEASED:
-            raise conflict("the person is deceased or their data was erased", zh="该人员已去世或个人信息已删除")
         now = datetime.now(UTC)
+        event = decide_issue(cmd, card, now)
         secret_hash = await self.hashing.hash(cmd.secret.get_secret_value())
         await ctx.conn.execute("UPDATE identity.login_letters SET revoked_at = $2 WHERE retiree_id = $1 "
                                "AND revoked_at IS NULL", cmd.retiree_id, now)
@@ -96,14 +103,11 @@ class Letters:
             await ctx.conn.execute(
                 "INSERT INTO identity.login_letters (letter_id, retiree_id, unit, secret_hash, issued_by, issued_at, "
                 "expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                cmd.letter_id, cmd.retiree_id, card.unit, secret_hash, cmd.actor.user, now, now + LETTER_LIFETIME)
+                cmd.letter_id, cmd.retiree_id, card.unit, secret_hash, cmd.actor.user, now, event.expires_at)
         except asyncpg.UniqueViolationError as exc:
             raise conflict("that letter id is taken: make another", zh="登录码重复，请重新打印") from exc
-        user = retiree_user(cmd.retiree_id)
-        state = await account_state(ctx.conn, user)
-        event = LoginLetterIssued(user=user, unit=card.unit, retiree_id=cmd.retiree_id, letter_id=cmd.letter_id,
-                                  expires_at=now + LETTER_LIFETIME, issued_by=cmd.actor.user)
-        reply = await ctx.record(account_stream(user), state.version, [event], unit=card.unit)
+        state = await account_state(ctx.conn, event.user)
+        reply = await ctx.record(account_stream(event.user), state.version, [event], unit=card.unit)
         return reply.model_copy(update={"summary": {"letter_id": cmd.letter_id,
                                                     "expires_at": event.expires_at.isoformat()}})
 

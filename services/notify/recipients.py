@@ -10,7 +10,7 @@ from datetime import datetime
 from backbone.crypto import ERASED
 from backbone.db import Connection
 from backbone.events import EventMeta, Routes
-from contracts.base import RETIREE_PREFIX, Actor, Event, Role
+from contracts.base import Actor, Event
 from contracts.notify import ChannelName
 from contracts.profiles import (
     CareContactSet,
@@ -27,8 +27,8 @@ STAFF_ROLES_OF_UNIT = ("unit_staff", "unit_head")
 
 def may_manage(actor: Actor, recipient: str) -> bool:
     """A staff member manages their own inbox and preferences, a retiree theirs; the district office anyone's."""
-    if actor.role is Role.RETIREE:
-        return recipient == "retiree:" + actor.user.removeprefix(RETIREE_PREFIX)
+    if actor.retiree_id is not None:
+        return recipient == f"retiree:{actor.retiree_id}"
     return actor.oversees_all or recipient == f"staff:{actor.user}"
 
 

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from http import HTTPStatus
@@ -219,3 +219,14 @@ def second_console(up: UpPlatform, idle_s: int, log: Path) -> tuple[subprocess.P
     _until_serving(url, up)
     return proc, url
 
+
+def eventually(probe: Callable[[], Any], what: str, seconds: float = 45) -> Any:
+    """Poll a (blocking) probe until it gives something truthy; fail naming what never happened."""
+    deadline = time.monotonic() + seconds
+    while True:
+        found = probe()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            pytest.fail(f"not within {seconds}s: {what}")
+        time.sleep(0.3)

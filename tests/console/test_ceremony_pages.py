@@ -10,9 +10,7 @@ import random
 import re
 import shutil
 import subprocess
-import time
 import uuid
-from collections.abc import Callable
 from datetime import date, datetime
 from http import HTTPStatus
 from pathlib import Path
@@ -20,11 +18,10 @@ from typing import Any
 
 import asyncpg
 import httpx
-import pytest
 
 from contracts.base import LOCAL_TZ
 from contracts.id_number import make_id_number
-from tests.console.conftest import CSRF, Browser, ConsolePlatform
+from tests.console.conftest import CSRF, Browser, ConsolePlatform, eventually
 
 PDFTOTEXT = shutil.which("pdftotext") or "pdftotext"
 GIVEN = "德仁义礼智信忠孝廉勤俭恭宽敏惠"
@@ -43,17 +40,6 @@ def pdf_text(content: bytes, folder: Path) -> str:
     path.write_bytes(content)
     return subprocess.run([PDFTOTEXT, "-layout", str(path), "-"], check=True, capture_output=True,
                           text=True).stdout
-
-
-def eventually(probe: Callable[[], Any], what: str, seconds: float = 45) -> Any:
-    deadline = time.monotonic() + seconds
-    while True:
-        found = probe()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            pytest.fail(f"not within {seconds}s: {what}")
-        time.sleep(0.3)
 
 
 def new_name() -> str:

@@ -12,9 +12,7 @@ import io
 import json
 import random
 import re
-import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from http import HTTPStatus
@@ -31,6 +29,7 @@ from contracts import subjects
 from contracts.base import LOCAL_TZ
 from contracts.id_number import make_id_number
 from tests.console.conftest import Browser, ConsolePlatform, _password
+from tests.console.conftest import eventually as until
 from tests.journeys.conftest import Wanqing
 from wanqing.access import nats_options
 from wanqing.report import COLUMNS
@@ -126,17 +125,6 @@ def world(console_platform: ConsolePlatform) -> OfficeWorld:
 
 def _text(html: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
-
-
-def until(probe: Callable[[], Any], what: str, seconds: float = 45) -> Any:
-    deadline = time.monotonic() + seconds
-    while True:
-        found = probe()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            pytest.fail(f"not within {seconds}s: {what}")
-        time.sleep(0.4)
 
 
 def launch_double_ninth(b: Browser, world: OfficeWorld) -> str:

@@ -240,8 +240,21 @@ def test_the_console_holds_only_its_own_secrets(console_platform: ConsolePlatfor
 
     up = console_platform.up
     assert up.proc is not None
-    consoles = [c for c in psutil.Process(up.proc.pid).children(recursive=True)
-                if "edge.console" in " ".join(c.cmdline())]
+    def consoles_now() -> list[Any]:
+        found = []
+        for c in psutil.Process(up.proc.pid).children(recursive=True):  # type: ignore[union-attr]
+            try:
+                if "edge.console" in " ".join(c.cmdline()):
+                    found.append(c)
+            except psutil.NoSuchProcess:  # a child that ended while the list was read
+                continue
+        return found
+
+    def exactly_one() -> list[Any] | None:
+        found = consoles_now()
+        return found if len(found) == 1 else None
+
+    consoles = _eventually(exactly_one, "exactly one console process under the supervisor")
     assert len(consoles) == 1
     env = consoles[0].environ()
     assert env["WANQING_NATS_NKEY_FILE"].endswith("/console.nk")

@@ -6,7 +6,6 @@ of anybody else, nothing of staff's; the code is nowhere at rest; five wrong cod
 from __future__ import annotations
 
 import json
-import secrets
 import uuid
 from collections.abc import AsyncIterator
 from datetime import date
@@ -18,6 +17,7 @@ from nats.js import JetStreamContext
 from backbone.credentials import HEADER
 from contracts import subjects
 from contracts.id_number import make_id_number
+from contracts.identity import letter_code_text, new_letter_code
 from services.ceremony import app as ceremony_app
 from services.identity import app as identity_app
 from services.profiles import app as profiles_app
@@ -59,16 +59,11 @@ async def approved(platform: RunningPlatform, name: str, seq: int) -> str:
     return rid
 
 
-def new_code() -> tuple[str, str]:
-    letter_id = "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz234567") for _ in range(8))
-    return letter_id, "".join(secrets.choice("0123456789") for _ in range(12))
-
-
 async def issue(platform: RunningPlatform, rid: str, actor: dict[str, str]) -> tuple[dict[str, Any], str]:
-    letter_id, secret = new_code()
+    letter_id, secret = new_letter_code()
     reply = await platform.send("identity", "IssueLoginLetter", {"retiree_id": rid, "letter_id": letter_id,
                                                                  "secret": secret, "actor": actor})
-    return reply, f"{letter_id}-{secret[:4]}-{secret[4:8]}-{secret[8:]}"
+    return reply, letter_code_text(letter_id, secret)
 
 
 async def ask(  # noqa: PLR0913 - who asks which service what

@@ -7,7 +7,6 @@ simulation. A platform that already has units is left alone, so a restart never 
 from __future__ import annotations
 
 import asyncio
-import secrets
 import threading
 import time
 from datetime import UTC, datetime
@@ -16,6 +15,7 @@ from pathlib import Path
 import structlog
 
 from contracts.base import local_date
+from contracts.identity import letter_code_text, new_letter_code
 from wanqing.access import Access, operator_access
 from wanqing.demo.bus import Bus
 from wanqing.demo.district import District, generate
@@ -68,14 +68,13 @@ async def _demo_retiree_letter(bus: Bus, district: District) -> tuple[str, str] 
     person = next((r for r in district.retirees_of("U0001") if r.died_on is None), None)
     if person is None:
         return None
-    letter_id = "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz234567") for _ in range(8))
-    secret = "".join(secrets.choice("0123456789") for _ in range(12))
+    letter_id, secret = new_letter_code()
     reply = await bus.send("identity", "IssueLoginLetter", {"retiree_id": str(person.retiree_id),
                                                             "letter_id": letter_id, "secret": secret}, check=False)
     if not reply.get("ok"):
         log.warning("demo_letter_not_issued", reply=reply)
         return None
-    return person.name, f"{letter_id}-{secret[:4]}-{secret[4:8]}-{secret[8:]}"
+    return person.name, letter_code_text(letter_id, secret)
 
 
 async def _demo_passwords(bus: Bus, tries: int = 60) -> None:
